@@ -1,19 +1,210 @@
-"""Command line: ``python -m jacbench sweep | plot | report``."""
+"""Command line: ``python -m jacbench sweep | plot | report``.
+
+User errors (bad flags, a config that does not parse, a folder that cannot be written or read)
+end in one line on stderr and a non-zero exit; nothing already written is changed.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 import jacbench
 
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UserError(Exception):
+    """An error the user caused; reported as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line (no usage block) so scripts and people see the cause."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UserError(f"{self.prog}: {message}")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m jacbench", description=jacbench.__doc__)
+    parser = _Parser(prog="python -m jacbench", description=jacbench.__doc__)
     parser.add_argument("--version", action="version", version=f"jacbench {jacbench.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    sweep = commands.add_parser(
+        "sweep", help="time every mode over a grid of shapes and save the results as parquet",
+        description="Time every Jacobian mode over a grid of shapes. Axis flags take one or more "
+        "values; the grid is their product. With no flags, the 'default' preset runs.",
+    )
+    for axis, what in (("L", "layers"), ("D", "input size"), ("K", "hidden width"),
+                       ("P", "output size"), ("batch", "inputs per call")):
+        sweep.add_argument(f"--{axis}", nargs="+", type=_positive_int, metavar="N", help=what)
+    sweep.add_argument("--modes", nargs="+", metavar="MODE",
+                       help=f"modes to run (default: all of {', '.join(jacbench.modes())})")
+    sweep.add_argument("--device", default="all", choices=("cpu", "cuda", "all"),
+                       help="cpu, cuda, or all (cpu plus cuda when available; the default)")
+    sweep.add_argument("--dtype", nargs="+", metavar="DTYPE", help="float32 and/or float64")
+    sweep.add_argument("--activation", nargs="+", metavar="ACT", help="tanh, sigmoid, relu")
+    sweep.add_argument("--bias", action="store_true", default=None, help="models with biases")
+    sweep.add_argument("--min-run-time", type=_positive_float, metavar="S",
+                       help="timing budget per mode per round, seconds")
+    sweep.add_argument("--rounds", type=_positive_int, metavar="N",
+                       help="interleaved timing rounds per point")
+    sweep.add_argument("--max-call-time", type=_positive_float, metavar="S",
+                       help="skip a mode whose single call takes longer than this")
+    sweep.add_argument("--preset", metavar="NAME", help="a built-in grid: default, quick, seed")
+    sweep.add_argument("--config", metavar="FILE.toml", help="a grid in the presets' TOML form")
+    sweep.add_argument("--out", metavar="DIR",
+                       help="results folder (default results/<date>-<host>-<devices>/)")
+    sweep.add_argument("--seed", type=int, metavar="N", help="model and input seed")
+    sweep.add_argument("--threads", type=_positive_int, metavar="N",
+                       help="torch intra-op threads (default: torch's own choice)")
+    sweep.add_argument("--append", action="store_true",
+                       help="allow adding to a folder measured on another machine or torch")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.add_argument("--no-report", action="store_true",
+                       help="skip the plots and report written at the end")
+
+    plot = commands.add_parser("plot", help="draw the plots of a results folder")
+    plot.add_argument("results", metavar="RESULTS_DIR")
+    plot.add_argument("--out", metavar="DIR",
+                      help="where to write the PNGs (default RESULTS_DIR/_plots)")
+
+    report = commands.add_parser("report", help="write RESULTS_DIR/_report.md (and its plots)")
+    report.add_argument("results", metavar="RESULTS_DIR")
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+def _devices(choice: str) -> tuple[str, ...]:
+    import torch
+
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: no CUDA device is available to torch "
+                        f"{torch.__version__} on this machine")
+    if choice == "all":
+        return ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
+    return (choice,)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import torch
+
+    from jacbench import spec as specs
+    from jacbench.summary import format_summary
+    from jacbench.sweep import default_out, run_sweep
+
+    if args.preset and args.config:
+        raise UserError("give --preset or --config, not both")
+    axes_given = any(getattr(args, a) for a in specs.AXES)
+    if args.config:
+        config = specs.load_config(args.config)
+    elif args.preset or not axes_given:
+        config = specs.load_preset(args.preset or "default")
+    else:
+        config = {}
+    overrides = {a: getattr(args, a) for a in specs.AXES}
+    overrides.update(modes=args.modes, dtype=args.dtype, activation=args.activation,
+                     bias=args.bias, seed=args.seed, min_run_time=args.min_run_time,
+                     rounds=args.rounds, max_call_time=args.max_call_time)
+    if args.seed is not None and args.seed < 0:
+        raise UserError(f"--seed must be non-negative, got {args.seed}")
+    devices = _devices(args.device)
+    spec = specs.build_spec(config, overrides, devices)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out) if args.out else default_out(devices)
+    progress = False if args.no_progress else None
+    try:
+        outcome = run_sweep(spec, out, progress=progress)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: every completed point is saved in {out}; run the same command "
+              "to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(format_summary(outcome.frame, outcome.run_id))
+    print(f"results: {outcome.out} ({outcome.new_rows} new rows, {len(outcome.frame)} in all)")
+    if not args.no_report and outcome.new_rows:
+        try:
+            _plots_and_report(outcome.out)
+        except ValueError as exc:
+            print(f"no report: {exc}", file=sys.stderr)
     return 0
+
+
+def _plots_and_report(folder: Path) -> None:
+    from jacbench.plots import make_plots
+    from jacbench.report import write_report
+
+    plots = make_plots(folder)
+    for line in plots.skipped:
+        print(f"plot skipped: {line}")
+    print(f"report: {write_report(folder, plots.paths)}")
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from jacbench.plots import make_plots
+
+    result = make_plots(_existing_folder(args.results), args.out)
+    for line in result.skipped:
+        print(f"skipped: {line}")
+    for path in result.paths:
+        print(path)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    _plots_and_report(_existing_folder(args.results))
+    return 0
+
+
+def _existing_folder(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise UserError(f"{text} is not a results folder")
+    return path
+
+
+COMMANDS = {"sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from jacbench.spec import SpecError
+    from jacbench.storage import ResultsError
+
+    parser = build_parser()
+    args = None
+    try:
+        args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        return COMMANDS[args.command](args)
+    except (UserError, SpecError, ResultsError) as exc:
+        print(f"jacbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:  # raised at the edge by the plots and report on unusable tables
+        if args is not None and args.command in ("plot", "report"):
+            print(f"jacbench: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        raise

@@ -191,7 +191,7 @@ class MLP:
     def to(self, dtype: torch.dtype | None = None, device: str | torch.device | None = None) -> MLP:
         """The same model in another dtype and/or on another device (a new object)."""
         ws = [W.to(dtype=dtype, device=device) for W in self.weights]
-        bs = None if self.biases is None else [b.to(dtype=dtype, device=device) for b in self.biases]
+        bs = self.biases and [b.to(dtype=dtype, device=device) for b in self.biases]
         return MLP(ws, bs, self.act.name)
 
     def bias(self, i: int) -> torch.Tensor | None:

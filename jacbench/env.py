@@ -1,0 +1,75 @@
+"""Machine and software metadata, collected once per run and stored with every row."""
+
+from __future__ import annotations
+
+import platform
+import socket
+import subprocess
+import uuid
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+import jacbench
+
+
+@lru_cache(maxsize=1)
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo where there is one, else what platform says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str:
+    """The commit of the jacbench checkout ('+dirty' with local changes), or '' when not in git."""
+    here = Path(jacbench.__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=here, capture_output=True,
+            text=True, timeout=5, check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return commit + ("+dirty" if dirty else "")
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return cpu_model()
+
+
+def run_environment() -> dict[str, object]:
+    """Columns shared by every row of one run (the device name is added per device)."""
+    from jacbench.storage import SCHEMA_VERSION
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "jacbench_version": jacbench.__version__,
+        "torch_version": torch.__version__,
+        "cuda_version": torch.version.cuda or "",
+        "cpu_model": cpu_model(),
+        "num_threads": torch.get_num_threads(),
+        "host": socket.gethostname(),
+        "platform": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "python_version": platform.python_version(),
+        "git_commit": git_commit(),
+        "run_id": uuid.uuid4().hex[:12],
+        "started_at": now_iso(),
+    }

@@ -1,0 +1,226 @@
+"""What a sweep runs: presets and config files expanded into a grid of frozen Points.
+
+A config (a preset shipped in jacbench/presets/ or a user's TOML of the same form) holds settings
+and one or more ``[[grid]]`` tables. Each grid is the Cartesian product of its axis lists; axes a
+grid leaves out take DEFAULT_AXES. The sweep is the union of the grids, for every device, dtype and
+activation asked for. Axis flags on the command line replace that axis in every grid.
+
+    modes = ["forward", "reverse"]     # optional; default: every mode
+    dtype = ["float32"]
+    min_run_time = 0.05                # seconds per mode per round
+    [[grid]]
+    name = "crossover"
+    D = [4, 64, 1024]
+    P = [4, 64, 1024]
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jacbench.mlp import ACTIVATIONS
+from jacbench.modes import modes as available_modes
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+AXES: tuple[str, ...] = ("L", "D", "K", "P", "batch")
+DEFAULT_AXES: dict[str, int] = {"L": 4, "D": 64, "K": 64, "P": 64, "batch": 1}
+DTYPES: tuple[str, ...] = ("float32", "float64")
+DEVICES: tuple[str, ...] = ("cpu", "cuda", "all")
+
+
+class SpecError(ValueError):
+    """A sweep specification a user got wrong; the message is one line meant for them."""
+
+
+@dataclass(frozen=True, order=True)
+class Point:
+    """One model shape on one device: the identity of a measurement, together with a mode."""
+
+    device: str
+    dtype: str
+    activation: str
+    bias: bool
+    L: int
+    D: int
+    K: int
+    P: int
+    batch: int
+    seed: int = 0
+
+    def label(self) -> str:
+        return f"L={self.L} D={self.D} K={self.K} P={self.P} N={self.batch}"
+
+    def key(self) -> dict[str, Any]:
+        return {
+            "L": self.L, "D": self.D, "K": self.K, "P": self.P, "batch": self.batch,
+            "dtype": self.dtype, "device": self.device, "activation": self.activation,
+            "bias": self.bias, "seed": self.seed,
+        }
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to measure, shared by every point of a sweep."""
+
+    modes: tuple[str, ...] = field(default_factory=available_modes)
+    min_run_time: float = 0.05
+    rounds: int = 3
+    max_call_time: float = 2.0
+    stability_points: int = 2
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    points: tuple[Point, ...]
+    settings: Settings
+    stability: tuple[Point, ...] = ()
+
+
+def preset_names() -> tuple[str, ...]:
+    folder = resources.files("jacbench") / "presets"
+    return tuple(sorted(p.name[: -len(".toml")] for p in folder.iterdir()
+                        if p.name.endswith(".toml")))
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    if name not in preset_names():
+        raise SpecError(f"unknown preset {name!r}; choose one of {', '.join(preset_names())}")
+    text = (resources.files("jacbench") / "presets" / f"{name}.toml").read_text()
+    return tomllib.loads(text)
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read config file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _as_list(name: str, value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _positive_ints(name: str, values: Any) -> list[int]:
+    out = []
+    for v in _as_list(name, values):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise SpecError(f"{name} must be positive integers, got {v!r}")
+        out.append(v)
+    if not out:
+        raise SpecError(f"{name} needs at least one value")
+    return out
+
+
+def _choices(name: str, values: Any, allowed: tuple[str, ...]) -> list[str]:
+    out = _as_list(name, values)
+    for v in out:
+        if v not in allowed:
+            raise SpecError(f"unknown {name} {v!r}; choose from {', '.join(allowed)}")
+    if not out:
+        raise SpecError(f"{name} needs at least one value")
+    return out
+
+
+def _positive_float(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise SpecError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+_SETTING_KEYS = {"modes", "dtype", "activation", "bias", "seed", "min_run_time", "rounds",
+                 "max_call_time", "stability_points", "grid", "description"}
+_GRID_KEYS = {"name", *AXES}
+
+
+def build_spec(
+    config: dict[str, Any],
+    overrides: dict[str, Any] | None = None,
+    devices: tuple[str, ...] = ("cpu",),
+) -> SweepSpec:
+    """Expand a config (preset or file) plus command-line overrides into the sweep's points.
+
+    ``overrides`` holds values given on the command line (None = not given): axis lists replace
+    that axis in every grid; settings replace the config's.
+    """
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    unknown = set(config) - _SETTING_KEYS
+    if unknown:
+        raise SpecError(f"unknown config keys {sorted(unknown)}; known: {sorted(_SETTING_KEYS)}")
+    merged = {**config, **{k: v for k, v in overrides.items() if k not in AXES}}
+
+    modes = _choices("mode", merged.get("modes", list(available_modes())), available_modes())
+    dtypes = _choices("dtype", merged.get("dtype", ["float32"]), DTYPES)
+    activations = _choices("activation", merged.get("activation", ["tanh"]), tuple(ACTIVATIONS))
+    bias = merged.get("bias", False)
+    if not isinstance(bias, bool):
+        raise SpecError(f"bias must be true or false, got {bias!r}")
+    seed = merged.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise SpecError(f"seed must be a non-negative integer, got {seed!r}")
+    rounds = _positive_ints("rounds", merged.get("rounds", 3))[0]
+    stability = merged.get("stability_points", 2)
+    if isinstance(stability, bool) or not isinstance(stability, int) or stability < 0:
+        raise SpecError(f"stability_points must be a non-negative integer, got {stability!r}")
+    settings = Settings(
+        modes=tuple(modes),
+        min_run_time=_positive_float("min_run_time", merged.get("min_run_time", 0.05)),
+        rounds=rounds,
+        max_call_time=_positive_float("max_call_time", merged.get("max_call_time", 2.0)),
+        stability_points=stability,
+    )
+
+    grids = config.get("grid") or [{}]
+    if not isinstance(grids, list) or not all(isinstance(g, dict) for g in grids):
+        raise SpecError("grid must be a list of [[grid]] tables")
+    shapes: list[dict[str, int]] = []
+    for grid in grids:
+        bad = set(grid) - _GRID_KEYS
+        if bad:
+            raise SpecError(f"unknown keys in [[grid]] {grid.get('name', '')!r}: {sorted(bad)}")
+        axes = {a: _positive_ints(a, overrides.get(a, grid.get(a, DEFAULT_AXES[a])))
+                for a in AXES}
+        for combo in itertools.product(*(axes[a] for a in AXES)):
+            shape = dict(zip(AXES, combo, strict=True))
+            if shape not in shapes:
+                shapes.append(shape)
+
+    points = tuple(
+        Point(device=dev, dtype=dt, activation=act, bias=bias, seed=seed, **shape)
+        for dev in devices for dt in dtypes for act in activations for shape in shapes
+    )
+    return SweepSpec(points, settings, stability_reference_points(points, stability))
+
+
+def stability_reference_points(points: tuple[Point, ...], count: int) -> tuple[Point, ...]:
+    """A few points spread over the grid, re-measured at the start and the end of a sweep.
+
+    Ranked by a size proxy (the cheaper pure mode's multiply-adds), the points at evenly spaced
+    inner ranks (1/3 and 2/3 for two), per device: mid-sized work, neither dispatch-bound noise
+    nor the slowest points.
+    """
+    if count == 0:
+        return ()
+    chosen: list[Point] = []
+    for device in dict.fromkeys(p.device for p in points):
+        on_device = sorted(
+            (p for p in points if p.device == device),
+            key=lambda p: p.batch * (p.K * p.D + (p.L - 1) * p.K * p.K * min(p.D, p.P)),
+        )
+        n = len(on_device)
+        ranks = sorted({min(n - 1, (i + 1) * n // (count + 1)) for i in range(count)})
+        chosen.extend(on_device[r] for r in ranks)
+    return tuple(chosen)

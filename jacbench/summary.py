@@ -1,0 +1,76 @@
+"""The terminal summary at the end of a sweep: rows = modes, columns = points, like
+torch.utils.benchmark's Compare, in blocks that fit a terminal; then the stability figure."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+COLUMNS_PER_BLOCK = 6
+
+
+def format_time(seconds: float) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def _cell(row: pd.Series) -> str:
+    if row["status"] in ("ok", "noisy"):
+        mark = "*" if row["status"] == "noisy" or row["noisy"] else ""
+        return format_time(row["time_median_s"]) + mark
+    return row["status"]
+
+
+def _point_label(r: pd.Series) -> str:
+    return f"L{r.L} D{r.D} K{r.K} P{r.P} N{r.batch}"
+
+
+def stability_drift(frame: pd.DataFrame, run_id: str) -> tuple[float, int] | None:
+    """Largest |end / start - 1| over the stability points of a run, and how many pairs."""
+    run = frame[(frame["run_id"] == run_id) & (frame["status"] == "ok")]
+    keys = ["mode", "L", "D", "K", "P", "batch", "dtype", "device", "activation"]
+    start = run[run["role"] == "stability-start"].set_index(keys)["time_median_s"]
+    end = run[run["role"] == "stability-end"].set_index(keys)["time_median_s"]
+    pairs = pd.concat([start, end], axis=1, keys=["start", "end"], join="inner").dropna()
+    if pairs.empty:
+        return None
+    return float((pairs["end"] / pairs["start"] - 1).abs().max()), len(pairs)
+
+
+def format_summary(frame: pd.DataFrame, run_id: str | None = None) -> str:
+    """Median time per mode and point for the sweep rows of a results table."""
+    sweep = frame[frame["role"] == "sweep"]
+    if sweep.empty:
+        return "no sweep rows"
+    lines: list[str] = []
+    for (device, dtype), group in sweep.groupby(["device", "dtype"], sort=False):
+        group = group.assign(point=group.apply(_point_label, axis=1))
+        points = list(dict.fromkeys(group["point"]))
+        modes = list(dict.fromkeys(group["mode"]))
+        cells = {(r["mode"], r["point"]): _cell(r) for _, r in group.iterrows()}
+        name = str(group["device_name"].iloc[0]) if "device_name" in group else device
+        lines.append(f"[ {device} {dtype}: {name} ]  median time per Jacobian "
+                     "(* = noisy: IQR > 10% of median or unhealthy machine)")
+        width = max(len(m) for m in modes) + 2
+        for i in range(0, len(points), COLUMNS_PER_BLOCK):
+            block = points[i:i + COLUMNS_PER_BLOCK]
+            colw = [max(len(p), 10) + 2 for p in block]
+            lines.append(" " * width + "".join(p.rjust(w) for p, w in zip(block, colw,
+                                                                              strict=True)))
+            for m in modes:
+                lines.append(m.ljust(width) + "".join(cells.get((m, p), "").rjust(w)
+                                                      for p, w in zip(block, colw, strict=True)))
+            lines.append("")
+    counts = sweep["status"].value_counts()
+    lines.append("status: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    if run_id is not None:
+        drift = stability_drift(frame, run_id)
+        if drift is not None:
+            lines.append(f"stability: medians reproduced within {drift[0]:.0%} "
+                         f"({drift[1]} mode-point pairs re-measured at the start and the end)")
+    return "\n".join(lines)
