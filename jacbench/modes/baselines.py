@@ -56,8 +56,9 @@ def autograd_forward_vectorized(net: MLP, x: torch.Tensor) -> torch.Tensor:
     D forward-mode tangents (one-hot seeds) batched with the legacy vmap prototype; tanh's forward
     derivative has no batching rule there, so it loops over seeds (slow at large D). Batch: the
     function is v -> net(x + v) with v in R^D shared by all samples, so the D seeds perturb every
-    sample at once. Cost in multiply-adds: primal N·(K·D + (L-1)·K² + P·K) plus tangents
-    N·D·(K·D + (L-1)·K² + P·K) (identity seeds multiplied through W_1 densely).
+    sample at once. Cost in multiply-adds, with W = K·D + (L-1)·K² + P·K: primal N·W, tangents
+    N·D·W (identity seeds multiplied through W_1 densely), and another N·W because each product's
+    forward derivative also multiplies the weight's zero tangent by the primal (torch 2.13).
     """
     if x.dim() == 1:
         return functional_jacobian(net, x, strategy="forward-mode", vectorize=True)
@@ -81,8 +82,9 @@ def jacrev(net: MLP, x: torch.Tensor) -> torch.Tensor:
 def jacfwd(net: MLP, x: torch.Tensor) -> torch.Tensor:
     """``torch.func.jacfwd``: vmap of a Jacobian-vector product over the D one-hot seeds.
 
-    Batch: ``vmap(jacfwd(net))(x)``. Cost in multiply-adds per input: primal
-    K·D + (L-1)·K² + P·K plus D·(K·D + (L-1)·K² + P·K) for the D dense seed columns.
+    Batch: ``vmap(jacfwd(net))(x)``. Cost in multiply-adds per input, with
+    W = K·D + (L-1)·K² + P·K: (2 + D)·W: the primal, the D dense seed columns, and one more W for
+    the weights' zero tangents that each product's forward derivative multiplies (torch 2.13).
     """
     if x.dim() == 1:
         return torch.func.jacfwd(net)(x)

@@ -1,0 +1,178 @@
+"""The theory: exact multiply-add, byte and memory counts of each Jacobian mode.
+
+Notation as in ``jacbench.mlp``: L hidden layers of width K, input D, output P, N = batch inputs.
+The weights hold ``W = K·D + (L-1)·K² + P·K`` numbers; one primal pass through all of them costs W
+multiply-adds per input.
+
+Each formula counts what the implementation in ``jacbench.modes`` really does, so that
+``2 * matmul_macs`` equals the FLOPs that ``torch.utils.flop_counter.FlopCounterMode`` counts while
+the mode runs (tests/test_cost.py checks this for every mode and several shapes, counting
+``aten.mv`` as well, which FlopCounterMode leaves out).
+
+``elementwise_macs`` counts one multiply per element of a tangent or adjoint scaled by act'(h). It
+leaves out evaluating act and act' themselves (a few operations per hidden unit, O(L·K) per input,
+the same in every mode) and the bias additions.
+
+``bytes_moved`` is a lower-bound model, at ``dtype_bytes`` per number: every weight read once (a
+cache may hold them between passes), the input read once, the Jacobian written once, and each
+tensor that one matrix product hands to a later step written once and read once (twice if read
+twice). Elementwise temporaries a fused kernel would keep in registers (act(h), s ⊙ T) are not
+counted.
+
+``peak_extra_bytes`` models the memory a mode holds at its peak beyond the weights, input and
+Jacobian: the algorithm's state (stored derivatives, one tangent or adjoint). The implementations
+hold up to about three times the tangent/adjoint term for a moment (the input, scaled copy and
+output of one product), so measured peaks sit between 1x and 3x of that term.
+
+>>> import jacbench
+>>> c = jacbench.cost("reverse", L=3, D=2, K=5, P=4)
+>>> c.matmul_macs  # primal 2·5 + 2·5² = 60; adjoints 2·5²·4 + 4·5·2 = 240
+300
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["Cost", "cost"]
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one call of a mode costs for a batch of inputs, by the model in this module."""
+
+    mode: str
+    matmul_macs: int  # multiply-adds inside matrix products (FlopCounterMode's FLOPs / 2)
+    elementwise_macs: int  # multiplies by act'(h): the tangent / adjoint scalings
+    bytes_moved: int  # lower-bound memory traffic (see the module docstring)
+    peak_extra_bytes: int  # state held at the peak beyond weights, input and Jacobian
+
+    @property
+    def macs(self) -> int:
+        return self.matmul_macs + self.elementwise_macs
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+
+# A formula takes (L, D, K, P, N, dtype_bytes) and returns the Cost of one call on N inputs.
+Formula = Callable[[int, int, int, int, int, int], Cost]
+
+
+def _weights(L: int, D: int, K: int, P: int) -> int:
+    """Numbers in [W_1, ..., W_L, W_F]; also the multiply-adds of one full primal pass per input."""
+    return K * D + (L - 1) * K * K + P * K
+
+
+def _forward(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
+    """``handwritten.forward_jacobian``: primal without the final W_F product, then D tangents.
+
+    Per input: primal K·D + (L-1)·K² (y = W_F act(h_L) is never formed); tangents
+    T_{i+1} = W_{i+1} (s_i ⊙ T_i) cost (L-1)·K²·D, and J = W_F (s_L ⊙ T_L) costs P·K·D (T_1 = W_1
+    is free); L·K·D scalings. Bytes: h_1..h_L and tangents T_2..T_L handed on. Peak: one K×D
+    tangent and the current h per input.
+    """
+    macs = N * (K * D + (L - 1) * K * K + (L - 1) * K * K * D + P * K * D)
+    moved = _weights(L, D, K, P) + N * D + N * P * D + 2 * N * L * K + 2 * N * (L - 1) * K * D
+    return Cost("forward", macs, N * L * K * D, b * moved, b * N * (K * D + K))
+
+
+def _reverse(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
+    """``handwritten.reverse_jacobian``: primal storing s_i = act'(h_i), then P adjoint rows back.
+
+    Per input: primal K·D + (L-1)·K²; A_L = W_F ⊙ s_L is a scaling, not a product, so the
+    adjoints A_{i-1} = (A_i W_i) ⊙ s_{i-1} cost (L-1)·K²·P and J = A_1 W_1 costs P·K·D; L·P·K
+    scalings. Bytes: h_1..h_L handed on, s_1..s_L stored and re-read, A_{L-1}..A_1 handed on.
+    Peak: L·K stored derivatives and one P×K adjoint per input.
+    """
+    macs = N * (K * D + (L - 1) * K * K + (L - 1) * K * K * P + P * K * D)
+    moved = _weights(L, D, K, P) + N * D + N * P * D + 4 * N * L * K + 2 * N * (L - 1) * P * K
+    return Cost("reverse", macs, N * L * P * K, b * moved, b * N * (L * K + P * K))
+
+
+def _library_reverse(mode: str, L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
+    """Reverse-mode baselines: full primal, then P one-hot seed rows pulled back densely.
+
+    Counted with FlopCounterMode: the primal is W per input (W_F included), and each seed row
+    costs W again: P·K for e_p·W_F (a dense product with a one-hot row), (L-1)·K², K·D. Batch:
+    the autograd strategies seed rows of sum_n y_n (one backward pass covers all N inputs), jacrev
+    is vmapped over the inputs; both come to N·(1 + P)·W. The Python loop of autograd-reverse
+    re-reads the saved activations in each of its P passes. Elementwise: L·P·K, one multiply per
+    adjoint element at tanh_backward (approximate: tanh_backward also forms 1 - a²).
+    """
+    W = _weights(L, D, K, P)
+    saved_reads = P if mode == "autograd-reverse" else 1  # saved activations read per pass
+    moved = (
+        (W + N * D + N * P * D + P * P)  # weights, input, Jacobian, one-hot seeds
+        + (2 * N * L * K + N * P)  # primal h_1..h_L handed on, y written
+        + N * L * K * (1 + saved_reads)  # activations saved for backward
+        + 2 * N * L * P * K  # adjoints after e_p·W_F, W_L, ..., W_2
+    )
+    held_adjoint = K if mode == "autograd-reverse" else P * K  # one row at a time, or all P
+    peak = N * (L * K + held_adjoint) + P * P
+    return Cost(mode, N * (1 + P) * W, N * L * P * K, b * moved, b * peak)
+
+
+def _library_forward(mode: str, L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
+    """Forward-mode baselines: full primal, D one-hot seed columns pushed through densely.
+
+    Counted with FlopCounterMode: each seed column costs W (K·D for W_1·e_d, a dense product with
+    a one-hot column). torch 2.13's forward derivative of mm/mv, ``self_t @ other_p + self_p @
+    other_t``, also multiplies a materialised zero tangent of each (non-dual) weight by the primal,
+    so the primal pass is paid twice: N·(2 + D)·W in all. Batch: autograd-forward-vectorized
+    differentiates v -> net(x + v) with each of the D seeds perturbing all N inputs; jacfwd is
+    vmapped over the inputs; both come to the same count. Elementwise: L·D·K (approximate, as
+    for the reverse baselines). Bytes include the zero weight tangents read and their products
+    handed on.
+    """
+    W = _weights(L, D, K, P)
+    moved = (
+        (W + N * D + N * P * D + D * D)  # weights, input, Jacobian, one-hot seeds
+        + (2 * N * L * K + N * P)  # primal h_1..h_L handed on, y written
+        + 2 * N * L * D * K  # tangents after W_1·E, W_2, ..., W_L
+        + (W + 2 * N * (L * K + P))  # zero weight tangents read, their products handed on
+    )
+    return Cost(mode, N * (2 + D) * W, N * L * D * K, b * moved, b * (N * (K * D + K) + D * D))
+
+
+def _named(family: Callable[..., Cost], mode: str) -> Formula:
+    def formula(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
+        return family(mode, L, D, K, P, N, b)
+
+    formula.__doc__ = family.__doc__
+    return formula
+
+
+# One line per mode; a new mode adds its formula here (e.g. "chain": chain_cost).
+_FORMULAS: dict[str, Formula] = {
+    "forward": _forward,
+    "reverse": _reverse,
+    "autograd-reverse": _named(_library_reverse, "autograd-reverse"),
+    "autograd-reverse-vectorized": _named(_library_reverse, "autograd-reverse-vectorized"),
+    "jacrev": _named(_library_reverse, "jacrev"),
+    "autograd-forward-vectorized": _named(_library_forward, "autograd-forward-vectorized"),
+    "jacfwd": _named(_library_forward, "jacfwd"),
+}
+
+
+def cost(
+    mode: str, L: int, D: int, K: int, P: int, batch: int = 1, *, dtype_bytes: int = 4
+) -> Cost:
+    """The modelled cost of one ``jacobian(net, x, mode)`` call on ``batch`` inputs.
+
+    ``batch`` = 1 also stands for a single (D,) input: the modes treat it as a batch of one.
+    Each formula's docstring says where it comes from.
+    """
+    try:
+        formula = _FORMULAS[mode]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"no cost model for mode {mode!r}; known: {', '.join(_FORMULAS)}"
+        ) from None
+    sizes = {"L": L, "D": D, "K": K, "P": P, "batch": batch, "dtype_bytes": dtype_bytes}
+    for name, value in sizes.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return formula(L, D, K, P, batch, dtype_bytes)
