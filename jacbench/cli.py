@@ -159,7 +159,7 @@ def _plots_and_report(folder: Path) -> None:
     plots = make_plots(folder)
     for line in plots.skipped:
         print(f"plot skipped: {line}")
-    print(f"report: {write_report(folder, plots.paths)}")
+    print(f"report: {write_report(folder, plots)}")
 
 
 def cmd_plot(args: argparse.Namespace) -> int:

@@ -7,6 +7,8 @@ import math
 
 import pandas as pd
 
+from jacbench.analysis import stability, stability_sentence
+
 COLUMNS_PER_BLOCK = 6
 
 
@@ -28,18 +30,6 @@ def _cell(row: pd.Series) -> str:
 
 def _point_label(r: pd.Series) -> str:
     return f"L{r.L} D{r.D} K{r.K} P{r.P} N{r.batch}"
-
-
-def stability_drift(frame: pd.DataFrame, run_id: str) -> tuple[float, int] | None:
-    """Largest |end / start - 1| over the stability points of a run, and how many pairs."""
-    run = frame[(frame["run_id"] == run_id) & (frame["status"] == "ok")]
-    keys = ["mode", "L", "D", "K", "P", "batch", "dtype", "device", "activation"]
-    start = run[run["role"] == "stability-start"].set_index(keys)["time_median_s"]
-    end = run[run["role"] == "stability-end"].set_index(keys)["time_median_s"]
-    pairs = pd.concat([start, end], axis=1, keys=["start", "end"], join="inner").dropna()
-    if pairs.empty:
-        return None
-    return float((pairs["end"] / pairs["start"] - 1).abs().max()), len(pairs)
 
 
 def format_summary(frame: pd.DataFrame, run_id: str | None = None) -> str:
@@ -68,9 +58,7 @@ def format_summary(frame: pd.DataFrame, run_id: str | None = None) -> str:
             lines.append("")
     counts = sweep["status"].value_counts()
     lines.append("status: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    if run_id is not None:
-        drift = stability_drift(frame, run_id)
-        if drift is not None:
-            lines.append(f"stability: medians reproduced within {drift[0]:.0%} "
-                         f"({drift[1]} mode-point pairs re-measured at the start and the end)")
+    for run in stability(frame):
+        if run.run_id == run_id:
+            lines.append(f"stability: {stability_sentence(run)}")
     return "\n".join(lines)

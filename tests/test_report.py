@@ -1,0 +1,102 @@
+"""report: _report.md states the environment, stability, medians, theory and failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_analysis import default_rows, frame_of, grid, make_rows
+
+from jacbench import report, storage
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    directory = tmp_path_factory.mktemp("results")
+    rows = default_rows() + make_rows(grid(D=[2048]), ("jacrev",), status="skipped",
+                                      reason="slower than max_call_time 1.0 s")
+    rows += make_rows(grid(K=[512]), ("forward",), status="noisy",
+                      reason="probe below 70% of best after 3 retries", retries=3)
+    storage.write_results(directory, frame_of(rows))
+    path = report.write_report(directory)
+    return directory, path.read_text()
+
+
+def test_report_lies_beside_the_table(written: tuple[Path, str]) -> None:
+    directory, _ = written
+    assert (directory / "_report.md").is_file()
+    assert len(pd.read_parquet(directory)) == len(storage.read_results(directory))
+
+
+def test_sections_are_all_there(written: tuple[Path, str]) -> None:
+    _, text = written
+    for heading in ("## Environment", "## Stability", "## Machine health during the sweep",
+                    "## Median time per call", "## Scaling: fitted slopes against the cost model",
+                    "## Forward against reverse: the crossover", "## Best mode per shape region",
+                    "## Efficiency against the machine's floor", "## Points not measured ok"):
+        assert heading in text
+
+
+def test_environment_and_ceilings(written: tuple[Path, str]) -> None:
+    _, text = written
+    assert "| `run-1` | 2025-01-01T00:00:00Z | testhost | AMD EPYC test |" in text
+    assert "abc1234" in text and "2.13.0" in text
+    assert "| cpu | float32 | 170.0 | 40.0 |" in text
+
+
+def test_stability_figure_and_drifting_points(written: tuple[Path, str]) -> None:
+    _, text = written
+    assert "**medians reproduced within 25.0% (over 3 (mode, point) pairs" in text
+    drifting = text.split("moved by more than 10%")[1].split("##")[0]
+    assert "| jacrev |" in drifting and "+25.0%" in drifting and "| reverse |" not in drifting
+
+
+def test_median_table_bolds_the_fastest(written: tuple[Path, str]) -> None:
+    _, text = written
+    assert "| L | D | K | P | N | forward | reverse | jacrev |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| 4 | 4 | 128 | 1024 | 1 |"))
+    forward, reverse, jacrev = row.strip("|").split("|")[5:8]
+    assert forward.strip().startswith("**") and not reverse.strip().startswith("**")
+    assert jacrev.strip().endswith("ms")
+    assert "| 4 | 2048 | 128 | 64 | 1 |  |  | _skipped_ |" in text
+
+
+def test_slopes_crossover_and_regions(written: tuple[Path, str]) -> None:
+    _, text = written
+    assert "| batch | L=4, D=64, K=128, P=64 (cpu float32 tanh) | forward | 1..64 | 4 |" in text
+    assert "measured forward/reverse ratio crosses 1 at D/P ≈" in text
+    assert "| D < P (D ≤ P/2), single input | 6 | forward 6 |" in text
+
+
+def test_failures_health_and_plots(written: tuple[Path, str]) -> None:
+    directory, text = written
+    assert "| skipped | jacrev | 1 | slower than max_call_time 1.0 s | L=4 D=2048" in text
+    assert "| noisy | forward | 1 | probe below 70% of best after 3 retries |" in text
+    assert "Re-runs after a slow speed probe: 3 (rows re-run: 1)" in text
+    assert "Status noisy (never measured on a healthy machine): 1 rows (1 sweep, 0 " in text
+    assert "![Time against depth L (activation layers)" in text
+    for link in ("_plots/time_vs_L.png", "_plots/ratio_forward_reverse.png",
+                 "_plots/best_mode_map.png", "_plots/efficiency.png"):
+        assert f"]({link})" in text
+        assert (directory / link).is_file()
+    assert "- cpu_vs_cuda.png: needs ok rows on both cpu and cuda" in text
+
+
+def test_given_plots_are_embedded_as_given(tmp_path: Path) -> None:
+    storage.write_results(tmp_path, frame_of(make_rows(grid())))
+    text = report.write_report(tmp_path, plots=[tmp_path / "pics" / "mine.png"]).read_text()
+    assert "](pics/mine.png)" in text
+    assert not (tmp_path / "_plots").exists()  # nothing drawn when plots are given
+    assert "No stability reference points" in text
+
+
+def test_user_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no results folder"):
+        report.write_report(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="holds no results"):
+        report.write_report(tmp_path)
+    storage.write_results(tmp_path, frame_of(make_rows(grid(), status="error", reason="boom")))
+    with pytest.raises(ValueError, match=r"no sweep rows with status ok"):
+        report.write_report(tmp_path)
+    assert not (tmp_path / "_report.md").exists()
