@@ -12,13 +12,29 @@ ever forming the (N, P, N, D) cross-sample Jacobian, using the formulation each 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import torch
-from torch.autograd.functional import jacobian as functional_jacobian
+from torch.autograd.functional import jacobian as _functional_jacobian
 
 from jacbench.mlp import MLP
 
 
-def _summed_over_batch(net: MLP):
+@functools.wraps(_functional_jacobian)
+def functional_jacobian(func: Callable, x: torch.Tensor, **kwargs: object) -> torch.Tensor:
+    """torch.autograd.functional.jacobian with autograd switched on, whatever the caller's mode.
+
+    Under ``torch.inference_mode()`` (or ``no_grad``) it would record no graph and silently return
+    zeros; an input made in inference mode is cloned into a normal tensor it may differentiate.
+    """
+    with torch.inference_mode(False), torch.enable_grad():
+        if x.is_inference():
+            x = x.clone()
+        return _functional_jacobian(func, x, **kwargs)
+
+
+def _summed_over_batch(net: MLP) -> Callable[[torch.Tensor], torch.Tensor]:
     return lambda xb: net(xb).sum(0)
 
 
