@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="write RESULTS_DIR/_report.md (and its plots)")
     report.add_argument("results", metavar="RESULTS_DIR")
+    compare = commands.add_parser(
+        "compare", help="how well a second results folder reproduces a first one's medians")
+    compare.add_argument("first", metavar="RESULTS_A")
+    compare.add_argument("second", metavar="RESULTS_B")
+    compare.add_argument("--min-time", type=_positive_float, default=1e-3, metavar="S",
+                         help="only points whose median is at least this (default 0.001 s)")
     return parser
 
 
@@ -185,7 +191,20 @@ def _existing_folder(text: str) -> Path:
     return path
 
 
-COMMANDS = {"sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report}
+def cmd_compare(args: argparse.Namespace) -> int:
+    from jacbench.compare import compare_runs
+    from jacbench.summary import format_time
+
+    result = compare_runs(_existing_folder(args.first), _existing_folder(args.second),
+                          args.min_time)
+    for _, r in result.considered.head(15).iterrows():
+        print(f"{r['mode']:>28}  L={r.L} D={r.D} K={r.K} P={r.P} N={r.batch}  "
+              f"{format_time(r.time_a):>9} -> {format_time(r.time_b):>9}  {r.change:+.1%}")
+    print(result.sentence())
+    return 0
+
+
+COMMANDS = {"sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report, "compare": cmd_compare}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
