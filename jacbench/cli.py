@@ -7,6 +7,7 @@ end in one line on stderr and a non-zero exit; nothing already written is change
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,8 +44,8 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive finite number")
     return value
 
 
@@ -143,7 +144,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_out(devices)
     progress = False if args.no_progress else None
     try:
-        outcome = run_sweep(spec, out, progress=progress)
+        outcome = run_sweep(spec, out, append=args.append, progress=progress)
     except KeyboardInterrupt:
         print(f"\ninterrupted: every completed point is saved in {out}; run the same command "
               "to resume", file=sys.stderr)

@@ -21,7 +21,7 @@ from jacbench.modes import jacobian
 from jacbench.probe import ProbeTracker, machine_load, measure_with_probes, speed_probe
 from jacbench.reference import TOLERANCE, reference_jacobian, relative_error
 from jacbench.spec import Point, Settings
-from jacbench.timing import RoundRobinTiming, default_clock, time_round_robin
+from jacbench.timing import default_clock, time_round_robin
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -106,6 +106,24 @@ def verify_mode(case: Case, point: Point, mode: str, max_call_time: float) -> Ve
     return Verified("ok", "", err, call_s, peak)
 
 
+class _ModeFailed(Exception):
+    """Raised out of the timing loop by the mode that failed there (its error is the cause)."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(mode)
+        self.mode = mode
+
+
+def _guarded(mode: str, fn: Callable[[], object]) -> Callable[[], object]:
+    def call() -> object:
+        try:
+            return fn()
+        except Exception as exc:
+            raise _ModeFailed(mode) from exc
+
+    return call
+
+
 @dataclass
 class PointRunner:
     """Runs points one after another, sharing the speed-probe history and the ceilings."""
@@ -154,20 +172,33 @@ class PointRunner:
         return lambda: jacobian(net, x, mode)
 
     def _time(self, point: Point, fns: dict[str, Callable[[], object]]) -> dict[str, Any]:
-        try:
-            return time_round_robin(
-                fns,
-                rounds=self.settings.rounds,
-                device=point.device,
-                min_run_time_per_round=self.settings.min_run_time,
-                clock=default_clock(point.device),
-                on_measurement=lambda m, r: self._progress(f"{point.label()} {m} round {r + 1}"),
-            )
-        except torch.OutOfMemoryError as exc:
-            torch.cuda.empty_cache()
-            return {"__failure__": Verified("oom", _first_line(exc))}
-        except Exception as exc:
-            return {"__failure__": Verified("error", _first_line(exc))}
+        """Round-robin timings per mode; a mode that fails while timed gets a Verified failure
+        in its place and the others are timed again without it."""
+        failures: dict[str, Verified] = {}
+        while True:
+            alive = {m: _guarded(m, fn) for m, fn in fns.items() if m not in failures}
+            if not alive:
+                return failures
+            try:
+                timings: dict[str, Any] = time_round_robin(
+                    alive,
+                    rounds=self.settings.rounds,
+                    device=point.device,
+                    min_run_time_per_round=self.settings.min_run_time,
+                    clock=default_clock(point.device),
+                    on_measurement=lambda m, r: self._progress(
+                        f"{point.label()} {m} round {r + 1}"),
+                )
+            except _ModeFailed as failed:
+                exc = failed.__cause__
+                if isinstance(exc, torch.OutOfMemoryError):
+                    torch.cuda.empty_cache()
+                    failures[failed.mode] = Verified("oom", _first_line(exc))
+                else:
+                    failures[failed.mode] = Verified("error", _first_line(exc))
+                continue
+            timings.update(failures)
+            return timings
 
     def _row(self, point: Point, mode: str, role: str, load: Any, verified: Verified,
              probed: Any = None) -> dict[str, Any]:
@@ -192,12 +223,10 @@ class PointRunner:
             return row
         row.update(probe_before_gflops=probed.probe_before, probe_after_gflops=probed.probe_after,
                    retries=probed.retries)
-        timings = probed.result
-        if "__failure__" in timings:
-            failure = timings["__failure__"]
-            row.update(status=failure.status, reason=f"while timing: {failure.reason}")
+        t = probed.result[mode]
+        if isinstance(t, Verified):
+            row.update(status=t.status, reason=f"while timing: {t.reason}")
             return row
-        t: RoundRobinTiming = timings[mode]
         row.update(
             time_median_s=t.median_s, time_iqr_s=t.iqr_s, repeats=t.repeats,
             number_per_run=t.number_per_run, raw_times_s=list(t.raw_times_s),

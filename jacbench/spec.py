@@ -17,6 +17,7 @@ activation asked for. Axis flags on the command line replace that axis in every 
 from __future__ import annotations
 
 import itertools
+import math
 import sys
 from dataclasses import dataclass, field
 from importlib import resources
@@ -126,7 +127,7 @@ def _positive_ints(name: str, values: Any) -> list[int]:
 
 
 def _choices(name: str, values: Any, allowed: tuple[str, ...]) -> list[str]:
-    out = _as_list(name, values)
+    out = list(dict.fromkeys(_as_list(name, values)))  # repeats would run points twice
     for v in out:
         if v not in allowed:
             raise SpecError(f"unknown {name} {v!r}; choose from {', '.join(allowed)}")
@@ -136,8 +137,9 @@ def _choices(name: str, values: Any, allowed: tuple[str, ...]) -> list[str]:
 
 
 def _positive_float(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise SpecError(f"{name} must be a positive number, got {value!r}")
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not (math.isfinite(value) and value > 0)):
+        raise SpecError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)
 
 
@@ -183,7 +185,9 @@ def build_spec(
         stability_points=stability,
     )
 
-    grids = config.get("grid") or [{}]
+    grids = config.get("grid", [{}])
+    if grids == []:
+        raise SpecError("the config's grid list is empty: add a [[grid]] table")
     if not isinstance(grids, list) or not all(isinstance(g, dict) for g in grids):
         raise SpecError("grid must be a list of [[grid]] tables")
     shapes: list[dict[str, int]] = []

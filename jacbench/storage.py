@@ -136,12 +136,12 @@ def read_results(directory: str | Path) -> pd.DataFrame:
     if not directory.is_dir():
         raise ResultsError(f"{directory} is not a folder")
     path = results_path(directory)
+    others = sorted(p.name for p in directory.glob("*.parquet") if p.name != RESULTS_FILE)
+    if others:  # pandas.read_parquet(DIR) would mix them into the table
+        raise ResultsError(
+            f"{directory} holds parquet files not written by jacbench ({', '.join(others)})"
+        )
     if not path.exists():
-        others = sorted(p.name for p in directory.glob("*.parquet"))
-        if others:
-            raise ResultsError(
-                f"{directory} holds parquet files not written by jacbench ({', '.join(others)})"
-            )
         return empty_frame()
     try:
         table = pq.read_table(path)
@@ -174,6 +174,7 @@ def write_results(directory: str | Path, frame: pd.DataFrame) -> Path:
     target = results_path(directory)
     fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=directory)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are for sharing
         with os.fdopen(fd, "wb") as handle:
             pq.write_table(table, handle, compression="zstd")
             handle.flush()
@@ -185,16 +186,25 @@ def write_results(directory: str | Path, frame: pd.DataFrame) -> Path:
     return target
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def append_rows(directory: str | Path, existing: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
     """Existing rows plus new ones, new rows replacing any with the same key; written atomically.
 
-    Stability rows carry their run_id in the comparison so that each run keeps its own.
+    The key includes the environment columns that keep machines apart, so rows of another
+    machine added with --append are kept; stability rows also carry their run_id, so that each
+    run keeps its own.
     """
     new = to_table(rows).to_pandas()
     combined = pd.concat([existing, new], ignore_index=True) if len(existing) else new
-    key = [*KEY_COLUMNS, "run_id"]
+    sweep_key = [*KEY_COLUMNS, *COMPATIBILITY_COLUMNS]
+    key = [*sweep_key, "run_id"]
     sweep = combined["role"] == "sweep"
-    dedup_sweep = combined[sweep].drop_duplicates(subset=list(KEY_COLUMNS), keep="last")
+    dedup_sweep = combined[sweep].drop_duplicates(subset=sweep_key, keep="last")
     dedup_other = combined[~sweep].drop_duplicates(subset=key, keep="last")
     combined = pd.concat([dedup_sweep, dedup_other], ignore_index=True)
     write_results(directory, combined)

@@ -28,8 +28,9 @@ def _cell(row: pd.Series) -> str:
     return row["status"]
 
 
-def _point_label(r: pd.Series) -> str:
-    return f"L{r.L} D{r.D} K{r.K} P{r.P} N{r.batch}"
+def _point_label(r: pd.Series, extra: tuple[str, ...]) -> str:
+    base = f"L{r.L} D{r.D} K{r.K} P{r.P} N{r.batch}"
+    return " ".join([base, *(f"{c}={r[c]}" for c in extra)])
 
 
 def format_summary(frame: pd.DataFrame, run_id: str | None = None) -> str:
@@ -39,7 +40,10 @@ def format_summary(frame: pd.DataFrame, run_id: str | None = None) -> str:
         return "no sweep rows"
     lines: list[str] = []
     for (device, dtype), group in sweep.groupby(["device", "dtype"], sort=False):
-        group = group.assign(point=group.apply(_point_label, axis=1))
+        # Columns beyond the shape that vary in this table go into the label, so no two points
+        # share a cell.
+        extra = tuple(c for c in ("activation", "bias", "seed") if group[c].nunique() > 1)
+        group = group.assign(point=group.apply(_point_label, axis=1, extra=extra))
         points = list(dict.fromkeys(group["point"]))
         modes = list(dict.fromkeys(group["mode"]))
         cells = {(r["mode"], r["point"]): _cell(r) for _, r in group.iterrows()}

@@ -65,10 +65,14 @@ def check_compatible(existing: pd.DataFrame, environment: dict, append: bool) ->
             )
 
 
-def _done_keys(existing: pd.DataFrame) -> set[tuple]:
+def _done_keys(existing: pd.DataFrame, environment: dict) -> set[tuple]:
+    """Keys measured already, on this machine and software (rows added with --append from
+    elsewhere do not count)."""
     if existing.empty:
         return set()
     done = existing[(existing["role"] == "sweep") & existing["status"].isin(DONE_STATUSES)]
+    for column in COMPATIBILITY_COLUMNS:
+        done = done[done[column].astype(str) == str(environment[column])]
     return {tuple(r) for r in done[list(KEY_COLUMNS)].itertuples(index=False)}
 
 
@@ -83,14 +87,15 @@ def run_sweep(
     *,
     append: bool = False,
     progress: bool | None = None,
-    stream: TextIO = sys.stderr,
+    stream: TextIO | None = None,
 ) -> SweepOutcome:
     """Run what is not yet in ``out``, writing after every point; return the whole table."""
+    stream = stream or sys.stderr
     check_writable(out)
     existing = read_results(out)
     environment = run_environment()
     check_compatible(existing, environment, append)
-    done = _done_keys(existing)
+    done = _done_keys(existing, environment)
     todo = [(p, tuple(m for m in spec.settings.modes if _key(p, m) not in done))
             for p in spec.points]
     todo = [(p, ms) for p, ms in todo if ms]

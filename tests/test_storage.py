@@ -1,0 +1,270 @@
+"""The results table on disk: schema round-trip, merge on append, atomic writes, and every way a
+results folder can be unreadable (each a ResultsError that leaves the files as they were)."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from jacbench import storage
+from jacbench.storage import (
+    COLUMN_NAMES,
+    KEY_COLUMNS,
+    RESULTS_FILE,
+    SCHEMA,
+    SCHEMA_VERSION,
+    ResultsError,
+    append_rows,
+    check_writable,
+    empty_frame,
+    read_results,
+    to_table,
+    write_results,
+)
+
+
+def make_row(**values) -> dict:
+    """A plausible stored row; keyword arguments replace or add columns."""
+    row = {
+        "role": "sweep", "mode": "forward", "L": 1, "D": 2, "K": 3, "P": 4, "batch": 1,
+        "dtype": "float32", "device": "cpu", "activation": "tanh", "bias": False, "seed": 0,
+        "status": "ok", "reason": "", "rel_error": 1e-7, "time_median_s": 2e-5,
+        "time_iqr_s": 1e-6, "repeats": 3, "number_per_run": 100,
+        "raw_times_s": [1.9e-5, 2e-5, 2.1e-5], "round_medians_s": [2e-5], "rounds": 1,
+        "noisy": False, "min_run_time_s": 0.01, "macs": 1234, "flops": 2468,
+        "schema_version": SCHEMA_VERSION, "jacbench_version": "0.1.0", "torch_version": "2.x",
+        "cuda_version": "", "device_name": "cpu", "cpu_model": "A CPU", "num_threads": 2,
+        "host": "here", "run_id": "run1", "started_at": "2024-01-01T00:00:00+00:00",
+    }
+    row.update(values)
+    return row
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as plain Python values (lists for list columns, None for every null) to compare."""
+
+    def plain(v):
+        if isinstance(v, np.ndarray):
+            return [float(x) for x in v]
+        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+            return None
+        return v.item() if isinstance(v, np.generic) else v
+
+    return [{k: plain(v) for k, v in r.items()} for r in frame.to_dict("records")]
+
+
+def key_tuples(frame: pd.DataFrame) -> list[tuple]:
+    return [tuple(r) for r in frame[[*KEY_COLUMNS, "run_id"]].itertuples(index=False)]
+
+
+# --- the schema ----------------------------------------------------------------------------------
+
+
+def test_the_schema_lists_every_required_column_once():
+    required = {
+        "mode", "L", "D", "K", "P", "batch", "dtype", "device", "activation", "status", "reason",
+        "time_median_s", "time_iqr_s", "repeats", "raw_times_s", "rel_error", "noisy",
+        "schema_version", "jacbench_version", "torch_version", "cuda_version", "device_name",
+        "cpu_model", "num_threads", "host", "git_commit", "started_at",
+    }
+    assert required <= set(COLUMN_NAMES)
+    assert len(COLUMN_NAMES) == len(set(COLUMN_NAMES))
+    assert set(KEY_COLUMNS) <= set(COLUMN_NAMES)
+    assert SCHEMA.field("raw_times_s").type == pa.list_(pa.float64())
+
+
+def test_rows_with_unknown_columns_are_refused():
+    with pytest.raises(ValueError, match="not_a_column"):
+        to_table([make_row(not_a_column=1)])
+
+
+def test_round_trip_keeps_every_value_list_and_null(tmp_path):
+    rows = [
+        make_row(),
+        make_row(mode="reverse", status="mismatch", reason="relative error 1e-1 > 1e-4",
+                 rel_error=0.1, time_median_s=None, time_iqr_s=None, repeats=None,
+                 number_per_run=None, raw_times_s=None, round_medians_s=None, noisy=None),
+        make_row(mode="jacrev", raw_times_s=[], round_medians_s=[3e-5, 4e-5], bias=True,
+                 measured_peak_bytes=2**40, load_avg_1m=0.25),
+    ]
+    frame = to_table(rows).to_pandas()
+    write_results(tmp_path, frame)
+    back = read_results(tmp_path)
+    assert list(back.columns) == list(COLUMN_NAMES)
+    assert records(back) == records(frame)
+    assert back.loc[0, "raw_times_s"].tolist() == [1.9e-5, 2e-5, 2.1e-5]
+    assert back.loc[1, "raw_times_s"] is None
+    assert back.loc[2, "raw_times_s"].tolist() == []
+    assert back.loc[2, "measured_peak_bytes"] == 2**40
+    # Every column that a row leaves out is null, not a made-up value.
+    assert pd.isna(back.loc[0, "measured_peak_bytes"])
+    assert pq.read_schema(tmp_path / RESULTS_FILE).remove_metadata() == SCHEMA
+
+
+def test_pandas_reads_the_folder_as_one_table_beside_plots_and_report(tmp_path):
+    write_results(tmp_path, to_table([make_row(), make_row(mode="reverse")]).to_pandas())
+    (tmp_path / "_plots").mkdir()
+    (tmp_path / "_plots" / "scaling.png").write_bytes(b"\x89PNG not really")
+    (tmp_path / "_report.md").write_text("# report\n")
+    table = pd.read_parquet(tmp_path)
+    assert sorted(table["mode"]) == ["forward", "reverse"]
+    assert len(read_results(tmp_path)) == 2
+
+
+def test_a_missing_folder_reads_as_an_empty_table(tmp_path):
+    for folder in (tmp_path / "nothing", tmp_path):
+        frame = read_results(folder)
+        assert frame.empty
+        assert list(frame.columns) == list(COLUMN_NAMES)
+    assert list(empty_frame().columns) == list(COLUMN_NAMES)
+
+
+# --- merging -------------------------------------------------------------------------------------
+
+
+def test_append_replaces_sweep_rows_with_the_same_key(tmp_path):
+    first = append_rows(tmp_path, empty_frame(), [
+        make_row(status="error", reason="boom", time_median_s=None),
+        make_row(mode="reverse"),
+    ])
+    assert len(first) == 2
+    merged = append_rows(tmp_path, read_results(tmp_path),
+                         [make_row(time_median_s=5e-5, run_id="run2"), make_row(D=9)])
+    stored = read_results(tmp_path)
+    assert len(stored) == len(merged) == 3
+    assert len(set(map(tuple, stored[list(KEY_COLUMNS)].itertuples(index=False)))) == 3
+    forward = stored[(stored["mode"] == "forward") & (stored["D"] == 2)].iloc[0]
+    assert (forward["status"], forward["time_median_s"], forward["run_id"]) == ("ok", 5e-5, "run2")
+
+
+def test_append_keeps_stability_rows_of_each_run(tmp_path):
+    start1 = make_row(role="stability-start", run_id="run1", time_median_s=1e-5)
+    start2 = make_row(role="stability-start", run_id="run2", time_median_s=2e-5)
+    append_rows(tmp_path, empty_frame(), [start1])
+    append_rows(tmp_path, read_results(tmp_path), [start2])
+    stored = read_results(tmp_path)
+    assert sorted(stored["run_id"]) == ["run1", "run2"]
+    # ... but the same run writing the same stability row again replaces it.
+    again = make_row(role="stability-start", run_id="run2", time_median_s=3e-5)
+    append_rows(tmp_path, stored, [again])
+    stored = read_results(tmp_path)
+    assert sorted(zip(stored["run_id"], stored["time_median_s"], strict=True)) == [
+        ("run1", 1e-5), ("run2", 3e-5)]
+
+
+def test_sweep_and_stability_rows_of_one_point_do_not_replace_each_other(tmp_path):
+    append_rows(tmp_path, empty_frame(), [make_row(), make_row(role="stability-end")])
+    append_rows(tmp_path, read_results(tmp_path), [make_row(role="stability-start")])
+    assert sorted(read_results(tmp_path)["role"]) == ["stability-end", "stability-start", "sweep"]
+
+
+# --- atomic writes -------------------------------------------------------------------------------
+
+
+def test_writes_leave_only_the_results_file(tmp_path):
+    frame = to_table([make_row()]).to_pandas()
+    for _ in range(3):
+        write_results(tmp_path, frame)
+    assert [p.name for p in tmp_path.iterdir()] == [RESULTS_FILE]
+
+
+def test_the_results_file_gets_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_results(tmp_path, to_table([make_row()]).to_pandas())
+    finally:
+        os.umask(old)
+    assert (tmp_path / RESULTS_FILE).stat().st_mode & 0o777 == 0o644
+
+
+def test_a_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    write_results(tmp_path, to_table([make_row()]).to_pandas())
+    before = (tmp_path / RESULTS_FILE).read_bytes()
+
+    def broken_write(table, where, **kwargs):
+        where.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(storage.pq, "write_table", broken_write)
+    with pytest.raises(OSError, match="disk full"):
+        append_rows(tmp_path, read_results(tmp_path), [make_row(D=7)])
+    assert [p.name for p in tmp_path.iterdir()] == [RESULTS_FILE]
+    assert (tmp_path / RESULTS_FILE).read_bytes() == before
+
+
+# --- unreadable folders --------------------------------------------------------------------------
+
+
+def test_a_corrupt_results_file_is_a_results_error_and_stays_as_it_was(tmp_path):
+    write_results(tmp_path, to_table([make_row()]).to_pandas())
+    path = tmp_path / RESULTS_FILE
+    corrupt = path.read_bytes()[: len(path.read_bytes()) // 2]
+    path.write_bytes(corrupt)
+    with pytest.raises(ResultsError, match="cannot read") as info:
+        read_results(tmp_path)
+    assert RESULTS_FILE in str(info.value)
+    assert "\n" not in str(info.value)
+    assert path.read_bytes() == corrupt
+
+
+def test_a_text_file_named_results_parquet_is_a_results_error(tmp_path):
+    (tmp_path / RESULTS_FILE).write_text("not parquet at all\n")
+    with pytest.raises(ResultsError):
+        read_results(tmp_path)
+    assert (tmp_path / RESULTS_FILE).read_text() == "not parquet at all\n"
+
+
+def test_foreign_parquet_files_are_a_results_error(tmp_path):
+    pq.write_table(pa.table({"x": [1, 2]}), tmp_path / "theirs.parquet")
+    with pytest.raises(ResultsError, match=r"theirs\.parquet"):
+        read_results(tmp_path)
+
+
+def test_foreign_parquet_beside_the_results_is_a_results_error(tmp_path):
+    write_results(tmp_path, to_table([make_row()]).to_pandas())
+    pq.write_table(pa.table({"x": [1, 2]}), tmp_path / "theirs.parquet")
+    with pytest.raises(ResultsError, match=r"theirs\.parquet"):
+        read_results(tmp_path)
+
+
+def test_a_parquet_file_of_another_schema_is_a_results_error(tmp_path):
+    pq.write_table(pa.table({"mode": ["forward"], "x": [1.0]}), tmp_path / RESULTS_FILE)
+    with pytest.raises(ResultsError, match="lacks columns"):
+        read_results(tmp_path)
+
+
+def test_another_schema_version_is_a_results_error(tmp_path):
+    write_results(tmp_path, to_table([make_row(schema_version=SCHEMA_VERSION + 1)]).to_pandas())
+    before = (tmp_path / RESULTS_FILE).read_bytes()
+    with pytest.raises(ResultsError, match="schema version"):
+        read_results(tmp_path)
+    assert (tmp_path / RESULTS_FILE).read_bytes() == before
+
+
+def test_a_file_given_as_the_folder_is_a_results_error(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(ResultsError, match="not a folder"):
+        read_results(afile)
+
+
+def test_check_writable_accepts_a_new_folder_and_leaves_nothing_in_it(tmp_path):
+    check_writable(tmp_path / "new" / "deeper")
+    assert list((tmp_path / "new" / "deeper").iterdir()) == []
+
+
+def test_check_writable_refuses_a_folder_that_cannot_be_made(tmp_path):
+    # Tests may run as root, which ignores permission bits; a path under a regular file cannot
+    # be created by anyone.
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    with pytest.raises(ResultsError, match="cannot write") as info:
+        check_writable(afile / "sub")
+    assert "\n" not in str(info.value)
+    assert afile.read_text() == "keep me"
