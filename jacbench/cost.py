@@ -137,6 +137,28 @@ def _library_forward(mode: str, L: int, D: int, K: int, P: int, N: int, b: int) 
     return Cost(mode, N * (2 + D) * W, N * L * D * K, b * moved, b * (N * (K * D + K) + D * D))
 
 
+def _chain(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
+    """``chain.chain_jacobian``: the chain multiplied in its cheapest bracketing (matrix-chain DP).
+
+    A pure forward or reverse plan runs that mode, so it costs exactly that mode. Otherwise the
+    products and scalings are ``chain.chain_cost`` (primal K·D + (L-1)·K², then the plan's
+    Σ a·b·c and Σ b·min(a, c) per input); bytes: weights, input, Jacobian, h_1..h_L handed on
+    and a_1..a_L stored and re-read, and the partial products the plan hands on; peak: the
+    stored activations plus the partial products alive at once.
+    """
+    from jacbench.modes.chain import chain_cost, chain_plan
+
+    plan = chain_plan(L, D, K, P)
+    if plan.kind in ("forward", "reverse"):
+        same = _FORMULAS[plan.kind](L, D, K, P, N, b)
+        return Cost("chain", same.matmul_macs, same.elementwise_macs, same.bytes_moved,
+                    same.peak_extra_bytes)
+    matmul, elementwise = chain_cost(L, D, K, P, N)
+    moved = (_weights(L, D, K, P) + N * D + N * P * D + 4 * N * L * K
+             + 2 * N * plan.handed_on)
+    return Cost("chain", matmul, elementwise, b * moved, b * N * (L * K + plan.held))
+
+
 def _named(family: Callable[..., Cost], mode: str) -> Formula:
     def formula(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
         return family(mode, L, D, K, P, N, b)
@@ -145,10 +167,11 @@ def _named(family: Callable[..., Cost], mode: str) -> Formula:
     return formula
 
 
-# One line per mode; a new mode adds its formula here (e.g. "chain": chain_cost).
+# One line per mode; a new mode adds its formula here.
 _FORMULAS: dict[str, Formula] = {
     "forward": _forward,
     "reverse": _reverse,
+    "chain": _chain,
     "autograd-reverse": _named(_library_reverse, "autograd-reverse"),
     "autograd-reverse-vectorized": _named(_library_reverse, "autograd-reverse-vectorized"),
     "jacrev": _named(_library_reverse, "jacrev"),

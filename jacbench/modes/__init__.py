@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from jacbench.mlp import MLP
-from jacbench.modes import baselines, handwritten
+from jacbench.modes import baselines, chain, handwritten
 
 __all__ = ["MODES", "Mode", "jacobian", "mode_named", "modes"]
 
@@ -35,6 +35,8 @@ MODES: dict[str, Mode] = {
              "push D tangents through the layers"),
         Mode("reverse", handwritten.reverse_jacobian, "hand-written",
              "pull P adjoint rows back through stored activations"),
+        Mode("chain", chain.chain_jacobian, "hand-written",
+             "the matrix chain in its cheapest bracketing (matrix-chain dynamic programme)"),
         Mode("autograd-reverse", baselines.autograd_reverse, "library",
              "torch.autograd.functional.jacobian, reverse, Python loop over P rows"),
         Mode("autograd-reverse-vectorized", baselines.autograd_reverse_vectorized, "library",
