@@ -450,7 +450,9 @@ def best_grids(ok: pd.DataFrame, min_side: int = 2) -> list[BestGrid]:
         best = {(int(r.D), int(r.P)): str(r.best) for r in rows.itertuples()}
         time_s = {(int(r.D), int(r.P)): float(r.best_s) for r in rows.itertuples()}
         key = dict(fixed)
-        candidates = sorted(hand & set(select(ok, fixed)["mode"]))
+        # Pure modes first: on a tie (chain's plan is pure forward or reverse) the map names the
+        # pure mode, so the boundary shows where the model says chain's bracketing pays.
+        candidates = sorted(hand & set(select(ok, fixed)["mode"]), key=lambda m: (m == "chain", m))
         theory: dict[tuple[int, int], str] | None = {}
         for cell in best:
             costs = {m: theory_flops(m, {**key, "D": cell[0], "P": cell[1]}) for m in candidates}

@@ -154,11 +154,14 @@ def machine_load(device: torch.device | str = "cpu") -> Load:
 def busy_warning(load: Load, cores: int | None = None) -> str | None:
     """A one-line warning when the machine is already busy before we start, else None.
 
-    Busy means a 1-minute load average above 0.5 or at least one other running process: on a
-    small machine either can swell multi-threaded timings many times over.
+    Busy means at least one other running process: on a small machine it can swell
+    multi-threaded timings many times over. The load average decays over minutes after a busy
+    process ends, so it decides only where running processes cannot be counted (above 0.5).
     """
-    busy_load = load.load_avg_1m is not None and load.load_avg_1m > 0.5
-    busy_procs = load.busy_procs is not None and load.busy_procs >= 1
+    if load.busy_procs is not None:
+        busy_load, busy_procs = False, load.busy_procs >= 1
+    else:
+        busy_load, busy_procs = load.load_avg_1m is not None and load.load_avg_1m > 0.5, False
     if not (busy_load or busy_procs):
         return None
     cores = cores if cores is not None else os.cpu_count()

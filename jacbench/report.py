@@ -22,6 +22,7 @@ from jacbench.analysis import AXES, fmt_time
 from jacbench.plots import CAPTIONS, PlotResult, make_plots
 
 REPORT_FILE = "_report.md"
+NOISY_ROWS_SHOWN = 15
 #: Which section embeds which plot; plots not named here go to a closing "Plots" section.
 SECTION_PLOTS: dict[str, tuple[str, ...]] = {
     "scaling": tuple(f"time_vs_{a}.png" for a in AXES),
@@ -215,10 +216,12 @@ def _health(frame: pd.DataFrame) -> list[str]:
     if len(drop):
         lines.append(f"- Worst probe after/before a point: {drop.min():.2f}.")
     if len(flagged):
-        lines += ["", "Noisy ok rows (IQR / median > 10%):"]
-        lines += _table(["mode", "point", "median", "IQR"],
-                        [[r.mode, _point(r), fmt_time(r.time_median_s), fmt_time(r.time_iqr_s)]
-                         for r in flagged.itertuples()])
+        worst = flagged.assign(spread=flagged["time_iqr_s"] / flagged["time_median_s"])
+        worst = worst.sort_values("spread", ascending=False).head(NOISY_ROWS_SHOWN)
+        lines += ["", f"The noisiest ok rows (IQR / median > 10%; {len(worst)} of {len(flagged)}):"]
+        lines += _table(["mode", "point", "median", "IQR", "IQR / median"],
+                        [[r.mode, _point(r), fmt_time(r.time_median_s), fmt_time(r.time_iqr_s),
+                          f"{r.spread:.0%}"] for r in worst.itertuples()])
     return lines
 
 
