@@ -151,7 +151,7 @@ def test_the_seed_preset_reproduces_the_course_configurations():
 def test_the_default_preset_covers_the_crossover_depth_width_and_batch():
     spec = build_spec(load_preset("default"))
     got = set(shapes(spec))
-    assert len(got) == 31  # 16 + 6 + 4 + 2 + 4, less the batch=1 point shared with "depth"
+    assert len(got) == 39  # 25 + 6 + 4 + 2 + 4, less the batch=1 point shared with "depth"
     assert {(d, p) for _, d, _, p, _ in got} >= {(4, 1024), (1024, 4)}  # both sides of D = P
     assert {shape[0] for shape in got} >= {1, 32}
     assert {shape[4] for shape in got} >= {1, 64}
