@@ -223,6 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UserError, SpecError, ResultsError) as exc:
         print(f"jacbench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        sys.stderr.close()
+        return 0
     except ValueError as exc:  # raised at the edge by the plots and report on unusable tables
         if args is not None and args.command in ("plot", "report"):
             print(f"jacbench: error: {exc}", file=sys.stderr)

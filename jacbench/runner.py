@@ -155,6 +155,9 @@ class PointRunner:
                 lambda: self._time(point, timeable),
                 lambda: speed_probe(point.device, dtype=DTYPES[point.dtype]),
                 self.tracker,
+                threshold=self.settings.probe_threshold,
+                max_retries=self.settings.max_retries,
+                wait_s=self.settings.retry_wait,
                 sleep=self.sleep,
             )
         del case
