@@ -31,7 +31,7 @@ from jacbench.modes import MODES
 from jacbench.probe import ProbeTracker
 from jacbench.reference import TOLERANCE
 from jacbench.runner import PointRunner
-from jacbench.spec import Point, build_spec
+from jacbench.spec import Point, Settings, build_spec
 from jacbench.storage import (
     KEY_COLUMNS,
     RESULTS_FILE,
@@ -360,10 +360,11 @@ def test_a_probe_dip_that_never_recovers_ends_as_noisy(tmp_path, steady_machine,
     stored = read_results(tmp_path)
     assert (stored["status"] == "noisy").all()
     assert stored["reason"].str.contains("speed probe at 10% of the run's best").all()
-    assert (stored["retries"] == 2).all()
-    assert recorded_sleeps == [2.0, 2.0]
+    settings = Settings()
+    assert (stored["retries"] == settings.max_retries).all()
+    assert recorded_sleeps == [settings.retry_wait] * settings.max_retries
     assert (stored["time_median_s"] > 0).all()  # measured, but flagged
-    assert steady_machine.calls == 6  # before and after each of three attempts
+    assert steady_machine.calls == 2 * (settings.max_retries + 1)  # around every attempt
     # A noisy point is not done: the same command measures it again on a healthy machine.
     steady_machine.values = [HEALTHY_GFLOPS]
     second, _ = run(tiny_spec(D=(2,)), tmp_path)
@@ -378,7 +379,7 @@ def test_a_probe_dip_that_recovers_is_rerun_once(tmp_path, steady_machine, recor
     stored = read_results(tmp_path)
     assert (stored["status"] == "ok").all()
     assert (stored["retries"] == 1).all()
-    assert recorded_sleeps == [2.0]
+    assert recorded_sleeps == [Settings().retry_wait]
     assert (stored["probe_before_gflops"] == 95.0).all()
 
 
