@@ -297,3 +297,18 @@ def test_zero_stability_points_means_none():
     assert stability_reference_points(_points(4), 0) == ()
     spec = build_spec({"stability_points": 0, "grid": [{"D": [1, 2, 3]}]})
     assert spec.stability == ()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("probe_threshold", 1.5), ("probe_threshold", -0.1), ("max_retries", -1),
+     ("max_retries", 1.5), ("retry_wait", -2.0), ("retry_wait", float("inf"))],
+)
+def test_health_settings_out_of_range_are_refused(key, value):
+    with pytest.raises(SpecError, match=key):
+        build_spec({key: value})
+
+
+def test_health_settings_reach_the_spec():
+    settings = build_spec({"probe_threshold": 0.9, "max_retries": 0, "retry_wait": 0}).settings
+    assert (settings.probe_threshold, settings.max_retries, settings.retry_wait) == (0.9, 0, 0.0)
