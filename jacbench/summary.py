@@ -62,6 +62,13 @@ def format_summary(frame: pd.DataFrame, run_id: str | None = None) -> str:
             lines.append("")
     counts = sweep["status"].value_counts()
     lines.append("status: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    run = sweep if run_id is None else sweep[sweep["run_id"] == run_id]
+    points = run.drop_duplicates(["L", "D", "K", "P", "batch", "dtype", "device", "activation"])
+    retried = points[points["retries"].fillna(0) > 0]
+    if len(retried):
+        lines.append(f"health: {len(retried)} of {len(points)} points re-run after a slow speed "
+                     f"probe ({int(retried['retries'].sum())} re-runs); "
+                     f"{int((run['status'] == 'noisy').sum())} rows recorded noisy")
     for run in stability(frame):
         if run.run_id == run_id:
             lines.append(f"stability: {stability_sentence(run)}")
