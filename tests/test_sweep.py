@@ -397,7 +397,8 @@ def test_the_runner_times_the_modes_in_rounds_with_the_probe_around_them(monkeyp
     settings = tiny_spec(rounds=2).settings
     point = Point("cpu", "float32", "tanh", False, 1, 2, 2, 2, 1)
     tracker = ProbeTracker()
-    rows = PointRunner(settings, {}, {}, tracker, sleep=pytest.fail).run(point, settings.modes)
+    trackers = {("cpu", "float32"): tracker}
+    rows = PointRunner(settings, {}, {}, trackers, sleep=pytest.fail).run(point, settings.modes)
     assert [r["mode"] for r in rows] == ["forward", "reverse"]
     assert order == ["time"] and probe.calls == 2 and tracker.best == 50.0
     for r in rows:
@@ -564,3 +565,31 @@ def test_kill_9_mid_sweep_then_resume_gives_every_point_once(tmp_path):
     assert (rows["schema_version"] == SCHEMA_VERSION).all()
     assert rows["cpu_model"].str.len().gt(0).all()
     assert (rows["peak_flops"] > 0).all() and (rows["probe_before_gflops"] > 0).all()
+
+
+def test_each_device_and_dtype_has_its_own_probe_yardstick(monkeypatch):
+    # float64 matmuls run at about half the float32 rate: measured against the float32 best,
+    # every float64 point would look like a slow machine and be re-run.
+    speeds = {torch.float32: 100.0, torch.float64: 50.0}
+    monkeypatch.setattr(runner, "speed_probe", lambda device, dtype: speeds[dtype])
+    settings = tiny_spec().settings
+    point32 = Point("cpu", "float32", "tanh", False, 1, 2, 2, 2, 1)
+    point64 = Point("cpu", "float64", "tanh", False, 1, 2, 2, 2, 1)
+    trackers: dict = {}
+    run_points = PointRunner(settings, {}, {}, trackers, sleep=pytest.fail)
+    run_points.run(point32, settings.modes)
+    rows = run_points.run(point64, settings.modes)
+    assert {r["status"] for r in rows} == {"ok"} and {r["retries"] for r in rows} == {0}
+    assert trackers[("cpu", "float32")].best == 100.0
+    assert trackers[("cpu", "float64")].best == 50.0
+
+
+def test_a_probe_faster_than_the_start_ceiling_raises_the_floor_ceiling(monkeypatch):
+    monkeypatch.setattr(runner, "speed_probe", lambda device, dtype: 150.0)
+    settings = tiny_spec().settings
+    point = Point("cpu", "float32", "tanh", False, 1, 2, 2, 2, 1)
+    slow_start = {("cpu", "float32"): Ceilings(100e9, 10e9, 1024, 1 << 20)}
+    rows = PointRunner(settings, {}, slow_start, {}, sleep=pytest.fail).run(point, ("forward",))
+    assert rows[0]["peak_flops"] == pytest.approx(150e9)
+    assert rows[0]["floor_s"] == pytest.approx(
+        max(rows[0]["flops"] / 150e9, rows[0]["bytes_moved"] / 10e9))
