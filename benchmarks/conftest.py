@@ -1,9 +1,8 @@
 """Fixtures and settings for the pytest-benchmark suite in this folder.
 
-- ``jacobian_reference``: an independent float64 Jacobian, the explicit chain product
-  ``W_F · diag(s_L) · W_L · ... · diag(s_1) · W_1`` with ``s_i = act'(h_i)`` written from the
-  pre-activation h (not from the activation output, as the modes do). Every benchmark checks its
-  mode against it once, untimed, before timing.
+- ``jacobian_reference``: the float64 reference the sweep checks against (``jacbench.reference``:
+  the chain product with act'(h_i) written from the pre-activation h, not from the activation
+  output as the modes do). Every benchmark checks its mode against it once, untimed, before timing.
 - Suite timing defaults (``SUITE_TIMING``), applied as a ``pytest.mark.benchmark`` marker to each
   benchmark here unless the same setting is given on the command line, in ``PYTEST_ADDOPTS`` or in
   the ini ``addopts``: ``--benchmark-max-time=1`` still means one second per benchmark.
@@ -20,6 +19,7 @@ import pytest
 import torch
 
 from jacbench import MLP
+from jacbench.reference import reference_jacobian
 
 HERE = Path(__file__).parent
 
@@ -27,39 +27,10 @@ HERE = Path(__file__).parent
 #: each keeps the suite well under a minute. Its min_rounds (5) still gives slow cases 5 rounds.
 SUITE_TIMING = {"max_time": 0.25}
 
-_DERIVATIVES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "tanh": lambda h: 1.0 / torch.cosh(h) ** 2,
-    "sigmoid": lambda h: torch.sigmoid(h) * torch.sigmoid(-h),
-    "relu": lambda h: (h > 0).to(h.dtype),
-}
-
-
-def chain_jacobian_float64(net: MLP, x: torch.Tensor) -> torch.Tensor:
-    """dy/dx in float64 on the CPU, sample by sample: (P, D) for x (D,), (N, P, D) for (N, D)."""
-    weights = [W.detach().to("cpu", torch.float64) for W in net.weights]
-    biases = (
-        [torch.zeros(W.shape[0], dtype=torch.float64) for W in weights]
-        if net.biases is None
-        else [b.detach().to("cpu", torch.float64) for b in net.biases]
-    )
-    act, act_prime = net.act.fn, _DERIVATIVES[net.activation]
-    samples = x.detach().to("cpu", torch.float64).reshape(-1, net.D)
-    jacobians = []
-    for x_n in samples:
-        h = weights[0] @ x_n + biases[0]
-        J = weights[0]  # dh_1/dx
-        for W, b in zip(weights[1:], biases[1:], strict=True):
-            J = W @ torch.diag(act_prime(h)) @ J
-            h = W @ act(h) + b
-        jacobians.append(J)
-    J = torch.stack(jacobians)
-    return J[0] if x.dim() == 1 else J
-
-
 @pytest.fixture(scope="session")
 def jacobian_reference() -> Callable[[MLP, torch.Tensor], torch.Tensor]:
-    """The float64 reference Jacobian, ``(net, x) -> J`` on the CPU."""
-    return chain_jacobian_float64
+    """The float64 reference Jacobian, ``(net, x) -> J`` on x's device: the sweep's own."""
+    return reference_jacobian
 
 
 def _given_by_user(config: pytest.Config, option: str) -> bool:
