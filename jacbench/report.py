@@ -76,6 +76,7 @@ def render_report(frame: pd.DataFrame, results_dir: Path, plots: PlotResult) -> 
         *_crossover(ok), *embed("crossover"),
         *_regions(ok), *embed("regions"),
         *_efficiency(ok), *embed("efficiency"),
+        *_memory(ok),
         *_not_ok(frame),
     ]
     rest = [name for name in links if name not in used]
@@ -98,7 +99,7 @@ def _cell(value: Any) -> str:
 
 #: Cells of a right-aligned column: numbers with units (bold or not), ranges, statuses, blanks.
 _NUMBER = re.compile(
-    r"^[*_]*[-+]?[\d.]+(e[-+]?\d+)?( ?[a-z%]+)?[*_]*$"
+    r"^[*_]*[-+]?[\d.]+(e[-+]?\d+)?( ?[a-zA-Z%]+)?[*_]*$"
     r"|^-?$|^_[a-z]+_$|^[\d.]+\.\.[\d.]+$"
 )
 
@@ -322,6 +323,33 @@ def _regions(ok: pd.DataFrame) -> list[str]:
         margin = "-" if r.median_margin is None else f"{r.median_margin:.2f}x"
         rows.append([r.region, r.points, wins or "no points", margin])
     return lines + _table(["region", "points", "fastest (points won)", "median margin"], rows)
+
+
+def _memory(ok: pd.DataFrame) -> list[str]:
+    """Peak memory per mode: the cost model's state beside what CUDA's allocator measured."""
+    lines = ["", "## Peak memory", "",
+             "The model counts the state a mode holds beyond weights, input and Jacobian (reverse: "
+             "L·K stored activations and a P×K adjoint per input; forward: a K×D tangent). "
+             "Measured peaks come from `torch.cuda.max_memory_allocated` around one call, so "
+             "they exist for CUDA rows only; on the CPU no per-call statistic is honest enough."]
+    largest = ok.loc[ok.groupby(["device", "dtype", "mode"])["model_peak_bytes"].idxmax()]
+    table = []
+    for r in largest.itertuples():
+        measured = r.measured_peak_bytes
+        known = measured is not None and not pd.isna(measured)
+        table.append([r.device, r.mode, _point(r), _bytes(r.model_peak_bytes),
+                      _bytes(measured) if known else "-",
+                      f"{measured / r.model_peak_bytes:.2f}" if known and r.model_peak_bytes
+                      else "-"])
+    return [*lines, "", "At each mode's largest modelled point:",
+            *_table(["device", "mode", "point", "model", "measured", "measured / model"], table)]
+
+
+def _bytes(value: float) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{int(value)} B"
 
 
 def _efficiency(ok: pd.DataFrame) -> list[str]:

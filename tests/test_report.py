@@ -100,3 +100,17 @@ def test_user_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"no sweep rows with status ok"):
         report.write_report(tmp_path)
     assert not (tmp_path / "_report.md").exists()
+
+
+def test_peak_memory_sets_measured_cuda_peaks_beside_the_model(tmp_path: Path) -> None:
+    point = grid(D=[64])
+    rows = make_rows(point, ("reverse",)) + make_rows(point, ("reverse",), device="cuda")
+    model = rows[-1]["model_peak_bytes"]
+    rows[-1]["measured_peak_bytes"] = 2 * model  # the CUDA call held twice the modelled state
+    storage.write_results(tmp_path, frame_of(rows))
+    text = report.write_report(tmp_path).read_text()
+    section = text.split("## Peak memory", 1)[1].split("\n## ", 1)[0]
+    cpu_line = next(line for line in section.splitlines() if line.startswith("| cpu | reverse"))
+    cuda_line = next(line for line in section.splitlines() if line.startswith("| cuda | reverse"))
+    assert cpu_line.rstrip(" |").endswith("| - | -")  # nothing measured on the CPU
+    assert cuda_line.rstrip(" |").endswith("| 2.00")
