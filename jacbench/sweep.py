@@ -122,7 +122,8 @@ def run_sweep(
             tracker.update(speed_probe(device, dtype=DTYPES[dtype]))
 
     show = stream.isatty() if progress is None else progress
-    bar = tqdm(total=len(todo), unit="point", disable=not show, file=stream, dynamic_ncols=True)
+    bar = tqdm(total=len(todo) + 2 * len(spec.stability), unit="point", disable=not show,
+               file=stream, dynamic_ncols=True)
     runner = PointRunner(spec.settings, environment, ceilings, trackers,
                          on_progress=lambda text: bar.set_postfix_str(text, refresh=False))
     stability_modes = tuple(m for m in STABILITY_MODES if m in spec.settings.modes)
@@ -138,14 +139,14 @@ def run_sweep(
         new_rows += len(rows)
 
     try:
-        for point in spec.stability:
-            record(point, stability_modes, "stability-start")
-        for point, modes in todo:
-            bar.set_description(point.label())
-            record(point, modes, "sweep")
+        # The stability reference points bracket the sweep; the bar counts them too.
+        steps = [(p, stability_modes, "stability-start") for p in spec.stability]
+        steps += [(p, modes, "sweep") for p, modes in todo]
+        steps += [(p, stability_modes, "stability-end") for p in spec.stability]
+        for point, modes, role in steps:
+            bar.set_description(point.label() if role == "sweep" else f"{role} {point.label()}")
+            record(point, modes, role)
             bar.update()
-        for point in spec.stability:
-            record(point, stability_modes, "stability-end")
     finally:
         bar.close()
     return SweepOutcome(out, existing, environment["run_id"], new_rows, len(todo))
