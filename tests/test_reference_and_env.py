@@ -1,4 +1,4 @@
-"""jacbench.reference (what the sweep verifies against) and jacbench.env (what every row carries)."""
+"""jacbench.reference (what the sweep verifies against) and jacbench.env (what rows carry)."""
 
 from __future__ import annotations
 
