@@ -100,17 +100,11 @@ class ConfigResult:
 
 
 def model_cost(mode: str, L: int, D: int, K: int, P: int, N: int) -> Cost | None:
-    """The cost model's count for a mode; for ``chain`` before cost.py knows it, its FLOPs from
-    ``chain_cost`` with the bytes every mode must move (weights, input, Jacobian)."""
+    """The cost model's count for a mode (None for a mode it does not model)."""
     try:
         return cost(mode, L, D, K, P, N, dtype_bytes=DTYPE.itemsize)
     except ValueError:
-        if mode != "chain":
-            return None
-    matmul, elementwise = chain_cost(L, D, K, P, N)
-    weights = K * D + (L - 1) * K * K + P * K
-    least_bytes = DTYPE.itemsize * (weights + N * D + N * P * D)
-    return Cost(mode, matmul, elementwise, least_bytes, 0)
+        return None
 
 
 def _sync(device: torch.device) -> None:

@@ -193,14 +193,14 @@ def _existing_folder(text: str) -> Path:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from jacbench.analysis import fmt_time
     from jacbench.compare import compare_runs
-    from jacbench.summary import format_time
 
     result = compare_runs(_existing_folder(args.first), _existing_folder(args.second),
                           args.min_time)
     for _, r in result.considered.head(15).iterrows():
         print(f"{r['mode']:>28}  L={r.L} D={r.D} K={r.K} P={r.P} N={r.batch}  "
-              f"{format_time(r.time_a):>9} -> {format_time(r.time_b):>9}  {r.change:+.1%}")
+              f"{fmt_time(r.time_a):>9} -> {fmt_time(r.time_b):>9}  {r.change:+.1%}")
     print(result.sentence())
     return 0
 

@@ -3,28 +3,17 @@ torch.utils.benchmark's Compare, in blocks that fit a terminal; then the stabili
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
-from jacbench.analysis import stability, stability_sentence
+from jacbench.analysis import fmt_time, stability, stability_sentence
 
 COLUMNS_PER_BLOCK = 6
-
-
-def format_time(seconds: float) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "-"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
 
 
 def _cell(row: pd.Series) -> str:
     if row["status"] in ("ok", "noisy"):
         mark = "*" if row["status"] == "noisy" or row["noisy"] else ""
-        return format_time(row["time_median_s"]) + mark
+        return fmt_time(row["time_median_s"]) + mark
     return row["status"]
 
 
