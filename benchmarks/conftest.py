@@ -1,6 +1,6 @@
 """Fixtures and settings for the pytest-benchmark suite in this folder.
 
-- ``jacobian_reference``: the float64 reference the sweep checks against (``jacbench.reference``:
+- ``jacobian_reference``: the float64 reference the sweep checks against (``jacbench.model.reference``:
   the chain product with act'(h_i) written from the pre-activation h, not from the activation
   output as the modes do). Every benchmark checks its mode against it once, untimed, before timing.
 - Suite timing defaults (``SUITE_TIMING``), applied as a ``pytest.mark.benchmark`` marker to each
@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from jacbench import MLP
-from jacbench.reference import reference_jacobian
+from jacbench.model.reference import reference_jacobian
 
 HERE = Path(__file__).parent
 

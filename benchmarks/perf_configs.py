@@ -9,19 +9,19 @@ Not a pytest file: a script whose output (a markdown table per config, then the 
 checked one by one) is meant to be committed under results/. For each config it
 
 1. builds ``MLP.random(L, D, K, P, seed=0)`` in float32 and a seeded input, (D,) for N = 1;
-2. checks every mode once, untimed, against the float64 reference (``jacbench.reference``); a
+2. checks every mode once, untimed, against the float64 reference (``jacbench.model.reference``); a
    mode above tolerance is reported as a mismatch and not timed, and a library mode whose call
    takes more than ``--max-call-time`` (twice, the second call after warm-up) is skipped, with
    the time it took;
-3. times every mode that is left in interleaved rounds (``jacbench.timing.time_round_robin``:
+3. times every mode that is left in interleaved rounds (``jacbench.measure.timing.time_round_robin``:
    torch.utils.benchmark's ``blocked_autorange`` at the current thread count, CUDA synchronised
    at each block's edges), with a speed probe before and after; a config measured while the
-   machine was slow is re-run once (``jacbench.probe.measure_with_probes``);
+   machine was slow is re-run once (``jacbench.measure.probe.measure_with_probes``);
 4. reports each mode's median, its speed-up over the best library baseline (a ratio of medians
    taken within each round, so drift between rounds cancels), and ``floor / median``: the floor is
    the least time the cost model allows for the best hand-written algorithm at this config,
    ``max(FLOPs / peak FLOP/s, bytes / peak bandwidth)``, with the peaks measured in this run
-   (``jacbench.ceilings``). The small config is pure dispatch: its FLOP floor means nothing, so
+   (``jacbench.measure.ceilings``). The small config is pure dispatch: its FLOP floor means nothing, so
    the primal pass alone, ``net(x)``, is timed beside the modes as the dispatch yardstick.
 
 On CUDA (``--device cuda``) TF32 is switched off for the whole run, so that fp32 products are
@@ -45,14 +45,14 @@ from pathlib import Path
 import torch
 
 import jacbench
-from jacbench.ceilings import Ceilings, floor_seconds, measure_ceilings
-from jacbench.cost import Cost, cost
-from jacbench.env import device_name, run_environment
-from jacbench.modes import MODES
+from jacbench.measure.ceilings import Ceilings, floor_seconds, measure_ceilings
+from jacbench.theory.cost import Cost, cost
+from jacbench.measure.environment import device_name, run_environment
+from jacbench.modes.registry import MODES
 from jacbench.modes.chain import chain_cost
-from jacbench.probe import Load, ProbeTracker, machine_load, measure_with_probes, speed_probe
-from jacbench.reference import TOLERANCE, reference_jacobian, relative_error
-from jacbench.timing import RoundRobinTiming, ratio_within_rounds, time_round_robin
+from jacbench.measure.probe import Load, ProbeTracker, machine_load, measure_with_probes, speed_probe
+from jacbench.model.reference import TOLERANCE, reference_jacobian, relative_error
+from jacbench.measure.timing import RoundRobinTiming, ratio_within_rounds, time_round_robin
 
 CONFIGS: tuple[tuple[int, int, int, int, int], ...] = (  # (L, D, K, P, N)
     (10, 2, 30, 10, 1),

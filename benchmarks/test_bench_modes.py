@@ -23,8 +23,8 @@ import pytest
 import torch
 
 import jacbench
-from jacbench.cost import cost
-from jacbench.reference import relative_error
+from jacbench.theory.cost import cost
+from jacbench.model.reference import relative_error
 
 # torch.autograd.forward_ad scripts its decompositions on first use; torch 2.13 warns each time.
 pytestmark = pytest.mark.filterwarnings(

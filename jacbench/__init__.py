@@ -1,9 +1,44 @@
-"""jacbench: which Jacobian mode to use, on which device, at what cost, and why."""
+"""jacbench: which Jacobian mode to use, on which device, at what cost, and why.
 
-from jacbench.cost import Cost, cost
-from jacbench.mlp import MLP
-from jacbench.modes import jacobian, modes
+The public API is imported on first use, so that ``import jacbench`` (and reading, analysing or
+rendering a results table) does not load torch.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# Imported before ``modes`` is defined: importing the subpackage jacbench.modes binds the name
+# ``modes`` here to it, and the function below must win (``jacbench.modes()`` is public API).
+from jacbench.modes.catalog import mode_names as _mode_names
 
 __version__ = "0.1.0"
 
+#: Public name -> the module that defines it.
+_PUBLIC = {
+    "MLP": "jacbench.model.mlp",
+    "jacobian": "jacbench.modes.registry",
+    "cost": "jacbench.theory.cost",
+    "Cost": "jacbench.theory.cost",
+}
+
 __all__ = ["MLP", "Cost", "__version__", "cost", "jacobian", "modes"]
+
+if TYPE_CHECKING:
+    from jacbench.model.mlp import MLP
+    from jacbench.modes.registry import jacobian
+    from jacbench.theory.cost import Cost, cost
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'jacbench' has no attribute {name!r}")
+
+
+def modes() -> tuple[str, ...]:
+    """The names of the Jacobian modes available in this install, hand-written first."""
+    return _mode_names()

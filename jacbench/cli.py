@@ -119,8 +119,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     import torch
 
     from jacbench import spec as specs
-    from jacbench.summary import format_summary
-    from jacbench.sweep import default_out, run_sweep
+    from jacbench.render.summary import format_summary
+    from jacbench.run.sweep import default_out, run_sweep
 
     if args.preset and args.config:
         raise UserError("give --preset or --config, not both")
@@ -160,8 +160,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _plots_and_report(folder: Path) -> None:
-    from jacbench.plots import make_plots
-    from jacbench.report import write_report
+    from jacbench.render.plots import make_plots
+    from jacbench.render.report import write_report
 
     plots = make_plots(folder)
     for line in plots.skipped:
@@ -170,7 +170,7 @@ def _plots_and_report(folder: Path) -> None:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from jacbench.plots import make_plots
+    from jacbench.render.plots import make_plots
 
     result = make_plots(_existing_folder(args.results), args.out)
     for line in result.skipped:
@@ -193,8 +193,8 @@ def _existing_folder(text: str) -> Path:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from jacbench.analysis import fmt_time
-    from jacbench.compare import compare_runs
+    from jacbench.analysis.table import fmt_time
+    from jacbench.analysis.compare import compare_runs
 
     result = compare_runs(_existing_folder(args.first), _existing_folder(args.second),
                           args.min_time)
@@ -209,8 +209,8 @@ COMMANDS = {"sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report, "compare
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from jacbench.spec import SpecError
-    from jacbench.storage import ResultsError
+    from jacbench.run.spec import SpecError
+    from jacbench.results.storage import ResultsError
 
     parser = build_parser()
     args = None

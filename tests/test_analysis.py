@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from jacbench import analysis, storage
-from jacbench.cost import cost
+from jacbench.theory.cost import cost
 
 Point = dict[str, Any]
 TimeFn = Callable[[str, Point], float]

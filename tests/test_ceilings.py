@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from jacbench.ceilings import Ceilings, _best_seconds, floor_seconds, measure_ceilings
-from jacbench.cost import Cost
+from jacbench.measure.ceilings import Ceilings, _best_seconds, floor_seconds, measure_ceilings
+from jacbench.theory.cost import Cost
 
 
 def _plausible(c: Ceilings) -> None:

@@ -17,10 +17,10 @@ import torch
 
 import jacbench
 from jacbench import runner, sweep
-from jacbench.ceilings import Ceilings
+from jacbench.measure.ceilings import Ceilings
 from jacbench.cli import main
-from jacbench.env import cpu_model
-from jacbench.storage import RESULTS_FILE, SCHEMA_VERSION, read_results, to_table, write_results
+from jacbench.measure.environment import cpu_model
+from jacbench.results.storage import RESULTS_FILE, SCHEMA_VERSION, read_results, to_table, write_results
 
 FAKE_CEILINGS = Ceilings(peak_flops=1e11, peak_bandwidth=1e10, matmul_n=1, copy_bytes=1)
 

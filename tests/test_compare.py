@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jacbench.compare import compare_runs
-from jacbench.storage import SCHEMA_VERSION, to_table, write_results
+from jacbench.analysis.compare import compare_runs
+from jacbench.results.storage import SCHEMA_VERSION, to_table, write_results
 
 
 def _rows(times: dict[tuple[str, int], float], status: str = "ok") -> list[dict]:

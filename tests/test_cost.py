@@ -8,7 +8,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import jacbench
 from jacbench import Cost, cost
-from jacbench.modes import MODES, modes
+from jacbench.modes.registry import MODES, modes
 
 
 def _mv_flop(a_shape, b_shape, *args, out_shape=None, **kwargs) -> int:

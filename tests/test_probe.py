@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from jacbench.probe import (
+from jacbench.measure.probe import (
     Load,
     Probed,
     ProbeTracker,

@@ -1,4 +1,4 @@
-"""jacbench.reference (what the sweep verifies against) and jacbench.env (what rows carry)."""
+"""jacbench.model.reference (what the sweep verifies against) and jacbench.measure.environment (what rows carry)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from reference import cases
 from reference import reference_jacobian as independent_jacobian
 
 from jacbench import env
-from jacbench.reference import TOLERANCE, reference_jacobian, relative_error
-from jacbench.storage import COLUMN_NAMES, SCHEMA_VERSION
+from jacbench.model.reference import TOLERANCE, reference_jacobian, relative_error
+from jacbench.results.storage import COLUMN_NAMES, SCHEMA_VERSION
 
 
 @given(cases())

@@ -11,7 +11,7 @@ from importlib import resources
 import pytest
 
 from jacbench.modes import modes as available_modes
-from jacbench.spec import (
+from jacbench.run.spec import (
     AXES,
     DEFAULT_AXES,
     Point,

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from jacbench import storage
-from jacbench.storage import (
+from jacbench.results.storage import (
     COLUMN_NAMES,
     KEY_COLUMNS,
     RESULTS_FILE,

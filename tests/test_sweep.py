@@ -26,13 +26,13 @@ import torch
 
 import jacbench
 from jacbench import runner, sweep
-from jacbench.ceilings import Ceilings
-from jacbench.modes import MODES
-from jacbench.probe import ProbeTracker
-from jacbench.reference import TOLERANCE
-from jacbench.runner import PointRunner
-from jacbench.spec import Point, Settings, build_spec
-from jacbench.storage import (
+from jacbench.measure.ceilings import Ceilings
+from jacbench.modes.registry import MODES
+from jacbench.measure.probe import ProbeTracker
+from jacbench.model.reference import TOLERANCE
+from jacbench.run.runner import PointRunner
+from jacbench.run.spec import Point, Settings, build_spec
+from jacbench.results.storage import (
     KEY_COLUMNS,
     RESULTS_FILE,
     SCHEMA_VERSION,
@@ -41,7 +41,7 @@ from jacbench.storage import (
     to_table,
     write_results,
 )
-from jacbench.summary import format_summary
+from jacbench.render.summary import format_summary
 
 FAKE_CEILINGS = Ceilings(peak_flops=1e11, peak_bandwidth=1e10, matmul_n=1, copy_bytes=1)
 HEALTHY_GFLOPS = 100.0

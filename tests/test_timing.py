@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 import pytest
 import torch
 
-from jacbench.timing import (
+from jacbench.measure.timing import (
     NOISE_THRESHOLD,
     RoundRobinTiming,
     Timing,

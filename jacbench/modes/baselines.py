@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 from torch.autograd.functional import jacobian as _functional_jacobian
 
-from jacbench.mlp import MLP
+from jacbench.model.mlp import MLP
 
 
 @functools.wraps(_functional_jacobian)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from jacbench.mlp import MLP
+from jacbench.model.mlp import MLP
 
 
 def _rows(x: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 
 import torch
 
-from jacbench.timing import Clock, time_callable
+from jacbench.measure.timing import Clock, time_callable
 
 __all__ = [
     "Load",

@@ -13,15 +13,15 @@ from typing import Any
 
 import torch
 
-from jacbench.ceilings import Ceilings, floor_seconds
-from jacbench.cost import cost
-from jacbench.env import now_iso
-from jacbench.mlp import MLP
-from jacbench.modes import jacobian
-from jacbench.probe import ProbeTracker, machine_load, measure_with_probes, speed_probe
-from jacbench.reference import TOLERANCE, reference_jacobian, relative_error
-from jacbench.spec import Point, Settings
-from jacbench.timing import default_clock, time_round_robin
+from jacbench.measure.ceilings import Ceilings, floor_seconds
+from jacbench.theory.cost import cost
+from jacbench.measure.environment import now_iso
+from jacbench.model.mlp import MLP
+from jacbench.modes.registry import jacobian
+from jacbench.measure.probe import ProbeTracker, machine_load, measure_with_probes, speed_probe
+from jacbench.model.reference import TOLERANCE, reference_jacobian, relative_error
+from jacbench.run.spec import Point, Settings
+from jacbench.measure.timing import default_clock, time_round_robin
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from jacbench.storage import KEY_COLUMNS, read_results
+from jacbench.results.storage import KEY_COLUMNS, read_results
 
 #: Agreement a quiet machine should reach between two runs (issue: within 10% above 1 ms).
 REPRODUCE_WITHIN = 0.10

@@ -7,7 +7,7 @@ The sweep grid is a union of sub-grids (a D×P crossover grid, a depth sweep, a 
 batch sweep...), so "time against X" means: the groups of rows where only X varies (every other
 axis, dtype, device and activation fixed) with at least three distinct X values.
 
-The theory comes from ``jacbench.cost`` (a mode it does not model, from a table written by another
+The theory comes from ``jacbench.theory.cost`` (a mode it does not model, from a table written by another
 version, simply has no theory line), falling back to the ``flops`` column stored with each row.
 """
 
@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from jacbench import storage
-from jacbench.cost import cost
-from jacbench.modes import MODES
+from jacbench.theory.cost import cost
+from jacbench.modes.registry import MODES
 
 AXES: tuple[str, ...] = ("L", "D", "K", "P", "batch")
 CONTEXT: tuple[str, ...] = ("dtype", "device", "activation", "bias")
@@ -182,7 +182,7 @@ def _theory(mode: str, L: int, D: int, K: int, P: int, batch: int, dtype: str) -
 
 
 def theory_flops(mode: str, point: Mapping[str, Any]) -> float | None:
-    """FLOPs of ``mode`` at ``point`` by jacbench.cost; None when the model does not cover it."""
+    """FLOPs of ``mode`` at ``point`` by jacbench.theory.cost; None when the model does not cover it."""
     try:
         args = [int(point[a]) for a in AXES]
     except (KeyError, TypeError, ValueError):
@@ -205,7 +205,7 @@ def mode_order(names: Iterable[str]) -> list[str]:
     """Modes in registry order (hand-written first), unknown names after, sorted."""
     names = set(names)
     try:
-        from jacbench.modes import MODES
+        from jacbench.modes.registry import MODES
         known = [m for m in MODES if m in names]
     except ImportError:
         known = []
@@ -291,7 +291,7 @@ def fit_slopes(sweep: Sweep) -> list[SlopeFit]:
 
 
 def theory_curve(fit: SlopeFit, num: int = 40) -> tuple[np.ndarray, np.ndarray] | None:
-    """The scaled FLOP curve over the fit's range: dense where jacbench.cost is available."""
+    """The scaled FLOP curve over the fit's range: dense where jacbench.theory.cost is available."""
     if fit.scale is None or fit.theory_flops is None:
         return None
     lo, hi = min(fit.x), max(fit.x)

@@ -57,7 +57,7 @@ def device_name(device: str) -> str:
 
 def run_environment() -> dict[str, object]:
     """Columns shared by every row of one run (the device name is added per device)."""
-    from jacbench.storage import SCHEMA_VERSION
+    from jacbench.results.storage import SCHEMA_VERSION
 
     return {
         "schema_version": SCHEMA_VERSION,

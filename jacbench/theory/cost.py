@@ -1,6 +1,6 @@
 """The theory: exact multiply-add, byte and memory counts of each Jacobian mode.
 
-Notation as in ``jacbench.mlp``: L hidden layers of width K, input D, output P, N = batch inputs.
+Notation as in ``jacbench.model.mlp``: L hidden layers of width K, input D, output P, N = batch inputs.
 The weights hold ``W = K·D + (L-1)·K² + P·K`` numbers; one primal pass through all of them costs W
 multiply-adds per input.
 
@@ -25,7 +25,7 @@ hold up to about three times the tangent/adjoint term for a moment (the input, s
 output of one product), so measured peaks sit between 1x and 3x of that term.
 
 >>> import jacbench
->>> c = jacbench.cost("reverse", L=3, D=2, K=5, P=4)
+>>> c = jacbench.theory.cost("reverse", L=3, D=2, K=5, P=4)
 >>> c.matmul_macs  # primal 2·5 + 2·5² = 60; adjoints 2·5²·4 + 4·5·2 = 240
 300
 """
@@ -34,6 +34,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from jacbench.theory.chain_plan import chain_cost, chain_plan
 
 __all__ = ["Cost", "cost"]
 
@@ -138,16 +140,14 @@ def _library_forward(mode: str, L: int, D: int, K: int, P: int, N: int, b: int) 
 
 
 def _chain(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
-    """``chain.chain_jacobian``: the chain multiplied in its cheapest bracketing (matrix-chain DP).
+    """``modes.chain.chain_jacobian``: the chain multiplied in its cheapest bracketing (matrix-chain DP).
 
     A pure forward or reverse plan runs that mode, so it costs exactly that mode. Otherwise the
-    products and scalings are ``chain.chain_cost`` (primal K·D + (L-1)·K², then the plan's
+    products and scalings are ``chain_plan.chain_cost`` (primal K·D + (L-1)·K², then the plan's
     Σ a·b·c and Σ b·min(a, c) per input); bytes: weights, input, Jacobian, h_1..h_L handed on
     and a_1..a_L stored and re-read, and the partial products the plan hands on; peak: the
     stored activations plus the partial products alive at once.
     """
-    from jacbench.modes.chain import chain_cost, chain_plan
-
     plan = chain_plan(L, D, K, P)
     if plan.kind in ("forward", "reverse"):
         same = _FORMULAS[plan.kind](L, D, K, P, N, b)

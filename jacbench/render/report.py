@@ -2,8 +2,8 @@
 
 ``write_report(RESULTS_DIR)`` reads ``results.parquet`` only and writes ``RESULTS_DIR/_report.md``
 (the ``_`` keeps ``pandas.read_parquet(RESULTS_DIR)`` reading the folder as one table), with the
-plots of ``jacbench.plots`` embedded by relative links. Every number it states comes from
-``jacbench.analysis``, the same ones the plots draw.
+plots of ``jacbench.render.plots`` embedded by relative links. Every number it states comes from
+``jacbench.analysis.table``, the same ones the plots draw.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pandas as pd
 
 import jacbench
 from jacbench import analysis, storage
-from jacbench.analysis import AXES, fmt_time
-from jacbench.plots import CAPTIONS, PlotResult, make_plots
+from jacbench.analysis.table import AXES, fmt_time
+from jacbench.render.plots import CAPTIONS, PlotResult, make_plots
 
 REPORT_FILE = "_report.md"
 NOISY_ROWS_SHOWN = 15

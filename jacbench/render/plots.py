@@ -3,7 +3,7 @@
 ``make_plots(RESULTS_DIR)`` reads ``results.parquet`` only (no re-running) and writes into
 ``RESULTS_DIR/_plots/`` (the ``_`` keeps ``pandas.read_parquet(RESULTS_DIR)`` reading the folder as
 one table). A plot with nothing to show is not drawn empty: it is skipped with a line saying why.
-The numbers drawn come from ``jacbench.analysis``, the same ones the report states.
+The numbers drawn come from ``jacbench.analysis.table``, the same ones the report states.
 
 Figures use matplotlib's object API (``Figure`` + Agg on save), so importing this module never
 changes the pyplot backend of the caller.
@@ -26,7 +26,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from jacbench import analysis
-from jacbench.analysis import AXES, AXIS_LABELS, fmt_time
+from jacbench.analysis.table import AXES, AXIS_LABELS, fmt_time
 
 PLOTS_DIR = "_plots"
 #: Panels per figure at most: the largest groups are drawn, the rest left to the report's tables.

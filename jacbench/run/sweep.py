@@ -17,12 +17,12 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from jacbench.ceilings import Ceilings, measure_ceilings
-from jacbench.env import device_name, run_environment
-from jacbench.probe import ProbeTracker, busy_warning, machine_load, speed_probe
-from jacbench.runner import DTYPES, PointRunner
-from jacbench.spec import Point, SweepSpec
-from jacbench.storage import (
+from jacbench.measure.ceilings import Ceilings, measure_ceilings
+from jacbench.measure.environment import device_name, run_environment
+from jacbench.measure.probe import ProbeTracker, busy_warning, machine_load, speed_probe
+from jacbench.run.runner import DTYPES, PointRunner
+from jacbench.run.spec import Point, SweepSpec
+from jacbench.results.storage import (
     COMPATIBILITY_COLUMNS,
     DONE_STATUSES,
     KEY_COLUMNS,

@@ -1,13 +1,12 @@
-"""The machine's ceilings: how fast a device multiplies matrices and moves memory.
+"""Measuring the machine's ceilings: how fast a device multiplies matrices and moves memory.
 
-A measured time means little alone; beside ``floor_seconds`` (the time the cost model's FLOPs and
-bytes need at these ceilings) it becomes an efficiency. The ceilings are measured once per device
-and dtype, from the best of a few repeats within a time budget, so a noisy moment lowers them less.
+The ceilings are measured once per device and dtype, from the best of a few repeats within a time
+budget, so a noisy moment lowers them less. ``jacbench.theory.floors`` turns them into floors.
 
 >>> import torch, jacbench
->>> from jacbench.ceilings import floor_seconds, measure_ceilings
+>>> from jacbench.theory.floors import floor_seconds
 >>> c = measure_ceilings("cpu", torch.float32, budget_s=0.2)
->>> floor_seconds(jacbench.cost("reverse", L=3, D=64, K=64, P=64), c) > 0
+>>> floor_seconds(jacbench.theory.cost("reverse", L=3, D=64, K=64, P=64), c) > 0
 True
 """
 
@@ -19,25 +18,9 @@ from dataclasses import dataclass
 
 import torch
 
-from jacbench.cost import Cost
+from jacbench.theory.floors import Ceilings
 
-__all__ = ["Ceilings", "floor_seconds", "measure_ceilings"]
-
-
-@dataclass(frozen=True)
-class Ceilings:
-    """Peak rates of one device in one dtype, and the problem sizes that measured them."""
-
-    peak_flops: float  # FLOP/s of an n×n by n×n matmul (2·n³ FLOPs), best repeat
-    peak_bandwidth: float  # bytes/s: the better of a copy (read + write) and a sum (read)
-    matmul_n: int
-    copy_bytes: int  # size of the buffer copied and summed
-    tf32: bool = False  # whether an fp32 CUDA matmul was allowed TF32 (a lower-precision ceiling)
-
-
-def floor_seconds(cost: Cost, ceilings: Ceilings) -> float:
-    """The least time the modelled work can take: compute- or memory-bound, whichever is slower."""
-    return max(cost.flops / ceilings.peak_flops, cost.bytes_moved / ceilings.peak_bandwidth)
+__all__ = ["measure_ceilings"]
 
 
 def _best_seconds(

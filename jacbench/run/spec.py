@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jacbench.mlp import ACTIVATIONS
+from jacbench.model.mlp import ACTIVATIONS
 from jacbench.modes import modes as available_modes
 
 if sys.version_info >= (3, 11):

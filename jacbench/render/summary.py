@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from jacbench.analysis import fmt_time, stability, stability_sentence
+from jacbench.analysis.table import fmt_time, stability, stability_sentence
 
 COLUMNS_PER_BLOCK = 6
 

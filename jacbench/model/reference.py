@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from jacbench.mlp import MLP
+from jacbench.model.mlp import MLP
 
 _DERIVATIVES = {
     "tanh": lambda h: 1.0 / torch.cosh(h) ** 2,

@@ -1,0 +1,79 @@
+"""Every Jacobian mode behind one call: ``jacobian(net, x, mode)``.
+
+A mode is a function ``(net, x) -> J`` with x of shape (D,) giving (P, D) and x of shape (N, D)
+giving the per-sample Jacobians (N, P, D). The names, families and summaries come from
+``jacbench.modes.catalog``; this module binds each name to its implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from jacbench.model.mlp import MLP
+from jacbench.modes import baselines, catalog, chain, handwritten
+
+__all__ = ["MODES", "Mode", "jacobian", "mode_named", "modes"]
+
+JacobianFn = Callable[[MLP, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Mode:
+    """A named Jacobian algorithm: its catalogue entry and its function."""
+
+    info: catalog.ModeInfo
+    fn: JacobianFn
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def family(self) -> str:
+        return self.info.family
+
+
+_FUNCTIONS: dict[str, JacobianFn] = {
+    "forward": handwritten.forward_jacobian,
+    "reverse": handwritten.reverse_jacobian,
+    "chain": chain.chain_jacobian,
+    "autograd-reverse": baselines.autograd_reverse,
+    "autograd-reverse-vectorized": baselines.autograd_reverse_vectorized,
+    "autograd-forward-vectorized": baselines.autograd_forward_vectorized,
+    "jacrev": baselines.jacrev,
+    "jacfwd": baselines.jacfwd,
+}
+
+MODES: dict[str, Mode] = {name: Mode(info, _FUNCTIONS[name])
+                          for name, info in catalog.CATALOG.items()}
+
+
+def modes() -> tuple[str, ...]:
+    """The names of the modes available in this install, in a stable order."""
+    return tuple(MODES)
+
+
+def mode_named(name: str) -> Mode:
+    """Look a mode up by name, with an error that lists the choices."""
+    try:
+        return MODES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown mode {name!r}; choose one of {', '.join(MODES)}") from None
+
+
+def jacobian(net: MLP, x: torch.Tensor, mode: str = "reverse") -> torch.Tensor:
+    """The Jacobian dy/dx of ``net`` at ``x``: (P, D) for x of shape (D,), (N, P, D) for (N, D).
+
+    >>> import torch, jacbench
+    >>> net = jacbench.MLP.random(L=3, D=4, K=8, P=2)
+    >>> jacbench.jacobian(net, torch.zeros(4), mode="forward").shape
+    torch.Size([2, 4])
+    """
+    m = mode_named(mode)
+    if not isinstance(net, MLP):
+        raise ValueError(f"net must be a jacbench.MLP, got {type(net).__name__}")
+    net.check_input(x)
+    return m.fn(net, x)

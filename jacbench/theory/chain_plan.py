@@ -1,0 +1,335 @@
+"""Chain planning: the cheapest bracketing of the Jacobian's matrix chain, and what it costs.
+
+Per input the Jacobian is the product
+
+    J = W_F S_L W_L S_{L-1} ... S_1 W_1,        S_i = diag(act'(h_i)),
+
+a chain of L + 1 matrices with dims (P, K, ..., K, D). Forward mode multiplies it from the right
+(each product K·K·D), reverse mode from the left (K·K·P); any other bracketing is as valid, and
+the classic matrix-chain dynamic programme finds the cheapest one. When K < min(D, P) it is
+neither: the K×K middle is collapsed first (K³ per product), and D and P are touched once each.
+Choosing the order of accumulation along a chain is the simplest case of the optimal Jacobian
+accumulation problem (A. Griewank and U. Naumann, "Accumulating Jacobians as chained sparse
+matrix products", Math. Program. 95(3):555-571, 2003). On a chain the matrix-chain programme
+solves it exactly in polynomial time; on general computational graphs the problem is NP-complete
+(U. Naumann, "Optimal Jacobian accumulation is NP-complete", Math. Program. 112(2), 2008).
+
+Why every product is per sample. S_i depends on the input, and an S sits between every two
+neighbouring weight matrices, so no two weights can ever be multiplied once for the whole batch:
+every product in every bracketing has an S between its factors and is done for each of the N
+inputs. Multiplying an (a×b) by a (b×c) factor costs N·a·b·c multiply-adds in any bracketing, the
+S between them is folded into one factor by broadcasting (never a diagonal matrix): b·min(a, c)
+multiplies per input, into whichever factor is smaller. Every term of the cost is proportional to
+N, so the best bracketing does not depend on the batch: the plan is cached per (L, D, K, P) and
+serves every N (and a single (D,) input).
+
+Cost per input, in multiply-adds (``chain_cost``): the primal K·D + (L-1)·K² (y is never formed),
+plus the bracketing's products Σ a·b·c and its scalings Σ b·min(a, c), both as small as the
+programme can make them; never more than the better of forward and reverse mode, with which it
+coincides when one of them is optimal (and then simply calls it). Memory: L·K stored activations
+per input plus the partial products alive at once (``ChainPlan.held``).
+
+Pure arithmetic on the shape: no torch. ``jacbench.modes.chain`` runs the plan's program.
+
+>>> chain_plan(4, 64, 8, 64).kind  # K < min(D, P): the K×K middle first
+'mixed'
+>>> chain_plan(4, 64, 8, 64).describe()
+'W_F S_4 ((W_4 S_3 (W_3 S_2 W_2)) S_1 W_1)'
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["ChainPlan", "chain_cost", "chain_plan"]
+
+# A partial product Z is stored as it is (AS_IS) or transposed (TRANSPOSED). The orientation
+# matters only for the number of transpose views a bracketing needs: S scales the last axis of
+# a stored tensor, ``linear`` multiplies by a weight's transpose for free, and ``matmul`` wants
+# its operands as they are.
+AS_IS, TRANSPOSED = 0, 1
+# Fold S into the left factor (scale its columns) or into the right factor (scale its rows).
+LEFT, RIGHT = 0, 1
+# The instructions of a compiled plan; each is one torch call.
+SCALE, MATMUL, LINEAR, TRANSPOSE = "scale", "matmul", "linear", "transpose"
+
+Instruction = tuple[str, int, int, int]  # (op, out slot, operand slot, operand slot or S index)
+
+
+@dataclass(frozen=True)
+class ChainPlan:
+    """The cheapest bracketing of the chain for one (L, D, K, P), compiled to torch calls.
+
+    ``tree`` nests pairs of weight indices (0 = W_1, ..., L = W_F): (left, right) is the product
+    left · S · right. ``program`` is the straight-line list of instructions that evaluates it;
+    slots 0..L hold the weights, the rest partial products. Costs and sizes are per input; the
+    scaled copies S ⊙ Z are left out of ``handed_on`` and ``held`` (a fused kernel would keep
+    them in registers), as in ``jacbench.theory.cost``.
+    """
+
+    L: int
+    D: int
+    K: int
+    P: int
+    tree: int | tuple
+    kind: str  # "forward", "reverse" or "mixed"
+    matmul_macs: int  # the Jacobian's products, primal excluded
+    elementwise_macs: int  # elements multiplied by act'(h)
+    handed_on: int  # elements of the partial products one product hands to a later one
+    held: int  # most elements of partial products alive at once (a product and its operands)
+    transposes: int  # transpose views the program needs
+    program: tuple[Instruction, ...]
+    slots: int
+    root: int
+
+    def describe(self) -> str:
+        """The bracketing in the maths' names, e.g. ``W_F S_3 ((W_3 S_2 W_2) S_1 W_1)``."""
+        names = [f"W_{m + 1}" for m in range(self.L)] + ["W_F"]
+
+        def show(node: int | tuple, outer: bool) -> str:
+            if isinstance(node, int):
+                return names[node]
+            left, right = node
+            text = f"{show(left, False)} S_{_lowest(left)} {show(right, False)}"
+            return text if outer else f"({text})"
+
+        return show(self.tree, True)
+
+
+def _lowest(node: int | tuple) -> int:
+    """The 0-based index m of a subtree's lowest weight: the S on its right is S_m (1-based)."""
+    while not isinstance(node, int):
+        node = node[1]
+    return node
+
+
+def _combine(
+    fold: int,
+    stored_x: int,
+    stored_y: int,
+    form: int,
+    x_is_leaf: bool,
+    x: int,
+    y: int,
+    k: int,
+    fresh: Callable[[], int],
+) -> tuple[list[Instruction], int]:
+    """Instructions for Z = X S Y, S = diag(act'(h_{k+1})), from X and Y stored as given.
+
+    ``form`` AS_IS computes Z = X·Y, TRANSPOSED computes Zᵀ = Yᵀ·Xᵀ. S scales X's columns
+    (fold LEFT: X must be as is, since S scales a tensor's last axis) or Y's rows (fold RIGHT: Y
+    transposed). A weight that is not scaled and is needed transposed costs nothing as the
+    second operand of ``linear`` (which computes A·Bᵀ); every other mismatch costs one transpose
+    view. Returns the instructions and the slot of the result; ``fresh()`` hands out slots.
+    """
+    program: list[Instruction] = []
+
+    def transpose(slot: int) -> int:
+        out = fresh()
+        program.append((TRANSPOSE, out, slot, 0))
+        return out
+
+    def scale(slot: int) -> int:
+        out = fresh()
+        program.append((SCALE, out, slot, k))
+        return out
+
+    if fold == LEFT:
+        x = scale(x if stored_x == AS_IS else transpose(x))
+        stored_x = AS_IS
+    else:
+        y = scale(y if stored_y == TRANSPOSED else transpose(y))
+        stored_y = TRANSPOSED
+    out = fresh()
+    if form == AS_IS:  # Z = X·Y
+        first = x if stored_x == AS_IS else transpose(x)
+        second = y if stored_y == AS_IS else transpose(y)
+        program.append((MATMUL, out, first, second))
+    else:  # Zᵀ = Yᵀ·Xᵀ
+        first = y if stored_y == TRANSPOSED else transpose(y)
+        if stored_x == TRANSPOSED:
+            program.append((MATMUL, out, first, x))
+        elif x_is_leaf and fold == RIGHT:  # an unscaled weight: linear(A, W) = A Wᵀ
+            program.append((LINEAR, out, first, x))
+        else:
+            program.append((MATMUL, out, first, transpose(x)))
+    return program, out
+
+
+def _transposes_needed(fold: int, sx: int, sy: int, form: int, x_is_leaf: bool) -> int:
+    counter = iter(range(8))
+    program, _ = _combine(fold, sx, sy, form, x_is_leaf, -1, -2, 0, lambda: next(counter))
+    return sum(op == TRANSPOSE for op, *_ in program)
+
+
+# Transpose views of every way to combine two factors, from the one function that emits them.
+_VIEWS = {
+    args: _transposes_needed(*args)
+    for args in itertools.product((LEFT, RIGHT), (AS_IS, TRANSPOSED), (AS_IS, TRANSPOSED),
+                                  (AS_IS, TRANSPOSED), (False, True))
+}
+
+
+@functools.lru_cache(maxsize=256)
+def chain_plan(L: int, D: int, K: int, P: int) -> ChainPlan:
+    """The matrix-chain dynamic programme over W_F S_L W_L ... S_1 W_1, compiled.
+
+    The cell of W_j S ... S W_i (0-based weights, W_L = W_F) holds, for each orientation o, the
+    cheapest way to form it stored in o as (multiply-adds, transpose views): multiply-adds first
+    (products plus scalings), then the fewest views, then the lowest split. A single weight is a
+    leaf, stored as is. The inner dims of the chain are all K, so a cell depends only on its
+    outer dims and length: the O(L) distinct cells are each solved once, O(L²) work per shape.
+    The batch does not enter (see the module docstring).
+    """
+    for name, value in (("L", L), ("D", D), ("K", K), ("P", P)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    d = (D,) + (K,) * L + (P,)  # weight m (W_{m+1}, or W_F for m = L) is d[m+1] × d[m]
+    n = L + 1
+    # table[cols, rows, j - i][o] = ((macs, views), (k - i, fold, sx, sy, matmul, scalings))
+    table: dict[tuple[int, int, int], list] = {}
+    for length in range(1, n + 1):
+        for i in range(n - length + 1):
+            j = i + length - 1
+            signature = (d[i], d[j + 1], j - i)
+            if signature in table:
+                continue
+            if i == j:
+                table[signature] = [((0, 0), ()), None]  # a weight is only ever stored as is
+                continue
+            cell: list = [None, None]
+            for k in range(i, j):  # left = W_j..W_{k+1}, right = W_k..W_i, S_{k+1} between
+                left = table[d[k + 1], d[j + 1], j - k - 1]
+                right = table[d[i], d[k + 1], k - i]
+                rows, mid, cols = d[j + 1], d[k + 1], d[i]
+                matmul = rows * mid * cols
+                floor = (
+                    min(c[0][0] for c in left if c) + min(c[0][0] for c in right if c)
+                    + matmul + mid * min(rows, cols)
+                )
+                if all(c is not None and c[0][0] < floor for c in cell):
+                    continue  # no orientation of this split can win: skip the inner loops
+                for fold, scalings in ((LEFT, rows * mid), (RIGHT, mid * cols)):
+                    for (sx, lx), (sy, ly) in itertools.product(enumerate(left), enumerate(right)):
+                        if lx is None or ly is None:
+                            continue
+                        macs = lx[0][0] + ly[0][0] + matmul + scalings
+                        for form in (AS_IS, TRANSPOSED):
+                            views = lx[0][1] + ly[0][1] + _VIEWS[fold, sx, sy, form, k + 1 == j]
+                            key = (macs, views)
+                            if cell[form] is None or key < cell[form][0]:
+                                cell[form] = (key, (k - i, fold, sx, sy, matmul, scalings))
+            table[signature] = cell
+    return _compile(L, D, K, P, lambda i, j: table[d[i], d[j + 1], j - i])
+
+
+class _Compiler:
+    """Walks the programme's table (``cell(i, j)``) from the root, emitting the program.
+
+    Tracks what the plan costs (products, scalings) and holds (partial products handed on, and
+    the most alive at once), and hands out slots, reusing those of consumed partial products.
+    """
+
+    def __init__(self, L: int, D: int, K: int, P: int,
+                 cell: Callable[[int, int], list]) -> None:
+        self.n = L + 1
+        self.d = (D,) + (K,) * L + (P,)
+        self.cell = cell
+        self.program: list[Instruction] = []
+        self.free: list[int] = []  # slots of consumed partial products
+        self.top = self.n  # next never-used slot; 0..L are the weights
+        self.matmul_macs = self.elementwise_macs = 0
+        self.handed_on = self.alive = self.held = 0
+        self.folds: list[int] = []
+
+    def fresh(self) -> int:
+        if self.free:
+            return self.free.pop()
+        self.top += 1
+        return self.top - 1
+
+    def build(self, i: int, j: int, o: int) -> tuple[int | tuple, int]:
+        """(tree, result slot) of W_j S ... S W_i stored in orientation o."""
+        if i == j:
+            return i, i
+        split, fold, sx, sy, matmul, scalings = self.cell(i, j)[o][1]
+        k = i + split
+        self.matmul_macs += matmul
+        self.elementwise_macs += scalings
+        self.folds.append(fold)
+        left_tree, x = self.build(k + 1, j, sx)
+        right_tree, y = self.build(i, k, sy)
+        steps, out = _combine(fold, sx, sy, o, k + 1 == j, x, y, k, self.fresh)
+        self._account(i, j, k)
+        for op, dst, a, b in steps:  # each partial product is read once: free its slot after
+            self.program.append((op, dst, a, b))
+            for slot in (a, b) if op in (MATMUL, LINEAR) else (a,):
+                if slot >= self.n and slot != dst:
+                    self.free.append(slot)
+        return (left_tree, right_tree), out
+
+    def _account(self, i: int, j: int, k: int) -> None:
+        """Memory of the product W_j..W_i made from W_j..W_{k+1} and W_k..W_i, per input."""
+        d = self.d
+        size = d[j + 1] * d[i]
+        self.handed_on += size if (i, j) != (0, self.n - 1) else 0
+        self.alive += size
+        self.held = max(self.held, self.alive)  # its operands are still alive while it is made
+        self.alive -= (d[j + 1] * d[k + 1] if k + 1 < j else 0) + (d[k + 1] * d[i] if i < k else 0)
+
+    def kind(self, tree: int | tuple) -> str:
+        if _is_comb(tree, side=1) and all(f == RIGHT for f in self.folds):
+            return "forward"
+        if _is_comb(tree, side=0) and all(f == LEFT for f in self.folds):
+            return "reverse"
+        return "mixed"
+
+
+def _compile(L: int, D: int, K: int, P: int, cell: Callable[[int, int], list]) -> ChainPlan:
+    """Turn the programme's table (``cell(i, j)``) into a tree, a kind and a program."""
+    root_cell = cell(0, L)
+    # Finish as is; a transposed result costs one more view at the end.
+    candidates = [(root_cell[AS_IS][0], AS_IS)] if root_cell[AS_IS] else []
+    if root_cell[TRANSPOSED]:
+        macs, views = root_cell[TRANSPOSED][0]
+        candidates.append(((macs, views + 1), TRANSPOSED))
+    (_, views), orientation = min(candidates)
+    compiler = _Compiler(L, D, K, P, cell)
+    tree, root = compiler.build(0, L, orientation)
+    if orientation == TRANSPOSED:
+        out = compiler.fresh()
+        compiler.program.append((TRANSPOSE, out, root, 0))
+        root = out
+    return ChainPlan(
+        L=L, D=D, K=K, P=P, tree=tree, kind=compiler.kind(tree),
+        matmul_macs=compiler.matmul_macs, elementwise_macs=compiler.elementwise_macs,
+        handed_on=compiler.handed_on, held=compiler.held, transposes=views,
+        program=tuple(compiler.program), slots=compiler.top, root=root,
+    )
+
+
+def _is_comb(tree: int | tuple, side: int) -> bool:
+    """Whether every product has a single weight on the other side (a pure left/right sweep)."""
+    while not isinstance(tree, int):
+        if not isinstance(tree[1 - side], int):
+            return False
+        tree = tree[side]
+    return True
+
+
+def chain_cost(L: int, D: int, K: int, P: int, batch: int = 1) -> tuple[int, int]:
+    """(matmul multiply-adds, elementwise multiplies) of one ``chain_jacobian`` call on ``batch``.
+
+    Exactly what the implementation does: batch · (K·D + (L-1)·K² + the plan's products) in
+    matrix products (the primal without y, then the bracketing's Σ a·b·c), and
+    batch · (the plan's Σ b·min(a, c)) elements multiplied by act'(h). A single (D,) input
+    counts as batch 1. Equals the forward or reverse mode's count when the plan is that mode.
+    """
+    plan = chain_plan(L, D, K, P)
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        raise ValueError(f"batch must be a positive integer, got {batch!r}")
+    primal = K * D + (L - 1) * K * K
+    return batch * (primal + plan.matmul_macs), batch * plan.elementwise_macs
