@@ -1,7 +1,8 @@
-"""Command line: ``python -m jacbench sweep | plot | report``.
+"""Command line: ``python -m jacbench sweep | plot | report | compare``.
 
 User errors (bad flags, a config that does not parse, a folder that cannot be written or read)
-end in one line on stderr and a non-zero exit; nothing already written is changed.
+end in one line on stderr and a non-zero exit; nothing already written is changed. The heavy
+modules (torch, matplotlib) are imported by the command that needs them, so ``--help`` is quick.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import jacbench
+from jacbench.results.point import AXES
+from jacbench.run.settings import DEVICES, Settings
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -49,50 +52,52 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m jacbench", description=jacbench.__doc__)
-    parser.add_argument("--version", action="version", version=f"jacbench {jacbench.__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+_AXIS_HELP = {"L": "layers", "D": "input size", "K": "hidden width", "P": "output size",
+              "batch": "inputs per call"}
 
+
+def _add_sweep_parser(commands: argparse._SubParsersAction) -> None:
+    default = Settings()
     sweep = commands.add_parser(
         "sweep", help="time every mode over a grid of shapes and save the results as parquet",
         description="Time every Jacobian mode over a grid of shapes. Axis flags take one or more "
         "values; the grid is their product. With no flags, the 'default' preset runs.",
     )
-    for axis, what in (("L", "layers"), ("D", "input size"), ("K", "hidden width"),
-                       ("P", "output size"), ("batch", "inputs per call")):
-        sweep.add_argument(f"--{axis}", nargs="+", type=_positive_int, metavar="N", help=what)
-    sweep.add_argument("--modes", nargs="+", metavar="MODE",
-                       help=f"modes to run (default: all of {', '.join(jacbench.modes())})")
-    sweep.add_argument("--device", default="all", choices=("cpu", "cuda", "all"),
-                       help="cpu, cuda, or all (cpu plus cuda when available; the default)")
-    sweep.add_argument("--dtype", nargs="+", metavar="DTYPE", help="float32 and/or float64")
-    sweep.add_argument("--activation", nargs="+", metavar="ACT", help="tanh, sigmoid, relu")
-    sweep.add_argument("--bias", action="store_true", default=None, help="models with biases")
-    sweep.add_argument("--min-run-time", type=_positive_float, metavar="S",
-                       help="timing budget per mode per round, seconds")
-    sweep.add_argument("--rounds", type=_positive_int, metavar="N",
-                       help="interleaved timing rounds per point")
-    sweep.add_argument("--max-call-time", type=_positive_float, metavar="S",
-                       help="skip a mode whose single call takes longer than this")
-    sweep.add_argument("--preset", metavar="NAME", help="a built-in grid: default, quick, seed")
-    sweep.add_argument("--config", metavar="FILE.toml", help="a grid in the presets' TOML form")
-    sweep.add_argument("--out", metavar="DIR",
-                       help="results folder (default results/<date>-<host>-<devices>/)")
-    sweep.add_argument("--seed", type=int, metavar="N", help="model and input seed")
-    sweep.add_argument("--threads", type=_positive_int, metavar="N",
-                       help="torch intra-op threads (default: torch's own choice)")
-    sweep.add_argument("--append", action="store_true",
-                       help="allow adding to a folder measured on another machine or torch")
-    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
-    sweep.add_argument("--no-report", action="store_true",
-                       help="skip the plots and report written at the end")
+    for axis in AXES:
+        sweep.add_argument(f"--{axis}", nargs="+", type=_positive_int, metavar="N",
+                           help=_AXIS_HELP[axis])
+    add = sweep.add_argument
+    add("--modes", nargs="+", metavar="MODE",
+        help=f"modes to run (default: all of {', '.join(jacbench.modes())})")
+    add("--device", default="all", choices=DEVICES,
+        help="cpu, cuda, or all (cpu plus cuda when available; the default)")
+    add("--dtype", nargs="+", metavar="DTYPE", help="float32 and/or float64")
+    add("--activation", nargs="+", metavar="ACT", help="tanh, sigmoid, relu")
+    add("--bias", action="store_true", default=None, help="models with biases")
+    add("--min-run-time", type=_positive_float, metavar="S",
+        help=f"timing budget per mode per round, seconds (default {default.min_run_time:g})")
+    add("--rounds", type=_positive_int, metavar="N",
+        help=f"interleaved timing rounds per point (default {default.rounds})")
+    add("--max-call-time", type=_positive_float, metavar="S",
+        help="skip a mode whose single call takes longer than this "
+        f"(default {default.max_call_time:g} s)")
+    add("--preset", metavar="NAME", help="a built-in grid: default, quick, seed")
+    add("--config", metavar="FILE.toml", help="a grid in the presets' TOML form")
+    add("--out", metavar="DIR", help="results folder (default results/<date>-<host>-<devices>/)")
+    add("--seed", type=int, metavar="N", help="model and input seed")
+    add("--threads", type=_positive_int, metavar="N",
+        help="torch intra-op threads (default: torch's own choice)")
+    add("--append", action="store_true",
+        help="allow adding to a folder measured on another machine or torch")
+    add("--no-progress", action="store_true", help="no progress bar")
+    add("--no-report", action="store_true", help="skip the plots and report written at the end")
 
+
+def _add_folder_parsers(commands: argparse._SubParsersAction) -> None:
     plot = commands.add_parser("plot", help="draw the plots of a results folder")
     plot.add_argument("results", metavar="RESULTS_DIR")
     plot.add_argument("--out", metavar="DIR",
                       help="where to write the PNGs (default RESULTS_DIR/_plots)")
-
     report = commands.add_parser("report", help="write RESULTS_DIR/_report.md (and its plots)")
     report.add_argument("results", metavar="RESULTS_DIR")
     compare = commands.add_parser(
@@ -101,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("second", metavar="RESULTS_B")
     compare.add_argument("--min-time", type=_positive_float, default=1e-3, metavar="S",
                          help="only points whose median is at least this (default 0.001 s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m jacbench", description=jacbench.__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"jacbench {jacbench.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_sweep_parser(commands)
+    _add_folder_parsers(commands)
     return parser
 
 
@@ -115,30 +128,35 @@ def _devices(choice: str) -> tuple[str, ...]:
     return (choice,)
 
 
-def cmd_sweep(args: argparse.Namespace) -> int:
-    import torch
-
-    from jacbench import spec as specs
-    from jacbench.render.summary import format_summary
-    from jacbench.run.sweep import default_out, run_sweep
+def _spec(args: argparse.Namespace, devices: tuple[str, ...]):  # -> SweepSpec
+    from jacbench.run import spec as specs
 
     if args.preset and args.config:
         raise UserError("give --preset or --config, not both")
-    axes_given = any(getattr(args, a) for a in specs.AXES)
+    if args.seed is not None and args.seed < 0:
+        raise UserError(f"--seed must be non-negative, got {args.seed}")
+    axes_given = any(getattr(args, a) for a in AXES)
     if args.config:
         config = specs.load_config(args.config)
     elif args.preset or not axes_given:
         config = specs.load_preset(args.preset or "default")
     else:
         config = {}
-    overrides = {a: getattr(args, a) for a in specs.AXES}
+    overrides = {a: getattr(args, a) for a in AXES}
     overrides.update(modes=args.modes, dtype=args.dtype, activation=args.activation,
                      bias=args.bias, seed=args.seed, min_run_time=args.min_run_time,
                      rounds=args.rounds, max_call_time=args.max_call_time)
-    if args.seed is not None and args.seed < 0:
-        raise UserError(f"--seed must be non-negative, got {args.seed}")
+    return specs.build_spec(config, overrides, devices)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import torch
+
+    from jacbench.render.summary import format_summary
+    from jacbench.run.sweep import default_out, run_sweep
+
     devices = _devices(args.device)
-    spec = specs.build_spec(config, overrides, devices)
+    spec = _spec(args, devices)
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path(args.out) if args.out else default_out(devices)
@@ -152,9 +170,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(format_summary(outcome.frame, outcome.run_id))
     print(f"results: {outcome.out} ({outcome.new_rows} new rows, {len(outcome.frame)} in all)")
     if not args.no_report and outcome.new_rows:
+        from jacbench.results.storage import ResultsError
+
         try:
             _plots_and_report(outcome.out)
-        except ValueError as exc:
+        except ResultsError as exc:
             print(f"no report: {exc}", file=sys.stderr)
     return 0
 
@@ -193,14 +213,15 @@ def _existing_folder(text: str) -> Path:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from jacbench.analysis.table import fmt_time
     from jacbench.analysis.compare import compare_runs
+    from jacbench.render.format import fmt_time
+    from jacbench.results.point import point_label
 
     result = compare_runs(_existing_folder(args.first), _existing_folder(args.second),
                           args.min_time)
-    for _, r in result.considered.head(15).iterrows():
-        print(f"{r['mode']:>28}  L={r.L} D={r.D} K={r.K} P={r.P} N={r.batch}  "
-              f"{fmt_time(r.time_a):>9} -> {fmt_time(r.time_b):>9}  {r.change:+.1%}")
+    for r in result.considered.head(15).to_dict("records"):
+        print(f"{r['mode']:>28}  {point_label(r)}  "
+              f"{fmt_time(r['time_a']):>9} -> {fmt_time(r['time_b']):>9}  {r['change']:+.1%}")
     print(result.sentence())
     return 0
 
@@ -209,11 +230,10 @@ COMMANDS = {"sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report, "compare
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from jacbench.run.spec import SpecError
     from jacbench.results.storage import ResultsError
+    from jacbench.run.spec import SpecError
 
     parser = build_parser()
-    args = None
     try:
         args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
         if args.command is None:
@@ -226,8 +246,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         sys.stderr.close()
         return 0
-    except ValueError as exc:  # raised at the edge by the plots and report on unusable tables
-        if args is not None and args.command in ("plot", "report"):
-            print(f"jacbench: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        raise

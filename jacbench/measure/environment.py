@@ -57,10 +57,7 @@ def device_name(device: str) -> str:
 
 def run_environment() -> dict[str, object]:
     """Columns shared by every row of one run (the device name is added per device)."""
-    from jacbench.results.storage import SCHEMA_VERSION
-
     return {
-        "schema_version": SCHEMA_VERSION,
         "jacbench_version": jacbench.__version__,
         "torch_version": torch.__version__,
         "cuda_version": torch.version.cuda or "",

@@ -1,4 +1,4 @@
-"""Is the machine healthy right now? Speed probes, load readings and probe-guarded re-runs.
+"""Is the machine fast right now? Speed probes and probe-guarded re-runs.
 
 On shared machines and cloud VMs the host's speed changes under us: absolute times drift by
 20-30% over minutes, and a 2-thread matmul can drop from ~170 to ~18 GFLOP/s for minutes when
@@ -11,26 +11,16 @@ Knows nothing about Jacobians.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Generic, TypeVar
 
 import torch
 
 from jacbench.measure.timing import Clock, time_callable
 
-__all__ = [
-    "Load",
-    "ProbeTracker",
-    "Probed",
-    "busy_warning",
-    "machine_load",
-    "measure_with_probes",
-    "speed_probe",
-]
+__all__ = ["ProbeTracker", "Probed", "measure_with_probes", "speed_probe"]
 
 T = TypeVar("T")
 
@@ -58,123 +48,6 @@ def speed_probe(
     return 2 * n**3 / timing.median_s / 1e9
 
 
-@dataclass(frozen=True)
-class Load:
-    """What else the machine is doing, read at the start of a point. None where unreadable."""
-
-    load_avg_1m: float | None
-    cpu_freq_mhz: float | None
-    busy_procs: int | None
-    gpu_clock_mhz: float | None
-    gpu_temp_c: float | None
-
-
-def _load_avg_1m() -> float | None:
-    try:
-        return os.getloadavg()[0]
-    except (OSError, AttributeError):  # not on this platform
-        return None
-
-
-def _cpu_freq_mhz() -> float | None:
-    """Mean 'cpu MHz' over the cores in /proc/cpuinfo, else cpu0's cpufreq reading (kHz)."""
-    try:
-        mhz = [
-            float(line.split(":", 1)[1])
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("cpu MHz")
-        ]
-        if mhz:
-            return sum(mhz) / len(mhz)
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        khz = Path("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq").read_text()
-        return float(khz) / 1000
-    except (OSError, ValueError):
-        return None
-
-
-def _busy_procs() -> int | None:
-    """Other processes in state R (running or runnable), from /proc/<pid>/stat.
-
-    Counts processes by their main thread's state, our own process excluded.
-    """
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return None
-    me = os.getpid()
-    busy = 0
-    try:
-        entries = list(proc.iterdir())
-    except OSError:
-        return None
-    for entry in entries:
-        if not entry.name.isdigit() or int(entry.name) == me:
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # the process ended, or is not ours to read
-            continue
-        # The command name is in parentheses and may hold spaces; the state follows the last ')'.
-        fields = stat[stat.rfind(")") + 1 :].split()
-        if fields and fields[0] == "R":
-            busy += 1
-    return busy
-
-
-def _gpu_reading(read: Callable[[torch.device], int], dev: torch.device) -> float | None:
-    """A read-only NVML reading through torch.cuda (which maps CUDA_VISIBLE_DEVICES to NVML)."""
-    try:
-        return float(read(dev))
-    except Exception:  # no nvidia-ml-py, no driver, no permission: the field stays empty
-        return None
-
-
-def machine_load(device: torch.device | str = "cpu") -> Load:
-    """Read the load average, CPU frequency, other busy processes and, on CUDA, GPU clock and
-    temperature (via nvidia-ml-py when installed; reading only, never changing card settings).
-
-    Never raises: a field that cannot be read is None.
-    """
-    try:
-        dev: torch.device | None = torch.device(device)
-    except (RuntimeError, TypeError):
-        dev = None
-    on_cuda = dev is not None and dev.type == "cuda"
-    return Load(
-        load_avg_1m=_load_avg_1m(),
-        cpu_freq_mhz=_cpu_freq_mhz(),
-        busy_procs=_busy_procs(),
-        gpu_clock_mhz=_gpu_reading(torch.cuda.clock_rate, dev) if on_cuda else None,
-        gpu_temp_c=_gpu_reading(torch.cuda.temperature, dev) if on_cuda else None,
-    )
-
-
-def busy_warning(load: Load, cores: int | None = None) -> str | None:
-    """A one-line warning when the machine is already busy before we start, else None.
-
-    Busy means at least one other running process: on a small machine it can swell
-    multi-threaded timings many times over. The load average decays over minutes after a busy
-    process ends, so it decides only where running processes cannot be counted (above 0.5).
-    """
-    if load.busy_procs is not None:
-        busy_load, busy_procs = False, load.busy_procs >= 1
-    else:
-        busy_load, busy_procs = load.load_avg_1m is not None and load.load_avg_1m > 0.5, False
-    if not (busy_load or busy_procs):
-        return None
-    cores = cores if cores is not None else os.cpu_count()
-    parts = []
-    if load.load_avg_1m is not None:
-        on = f" on {cores} cores" if cores else ""
-        parts.append(f"load average {load.load_avg_1m:.2f}{on}")
-    if load.busy_procs is not None:
-        plural = "" if load.busy_procs == 1 else "es"
-        parts.append(f"{load.busy_procs} other running process{plural}")
-    return f"warning: machine already busy ({', '.join(parts)}); timings may be slow and noisy"
-
-
 class ProbeTracker:
     """Keeps the best speed probe seen in the run: the yardstick for a healthy machine."""
 
@@ -186,7 +59,7 @@ class ProbeTracker:
         if math.isfinite(value) and value > 0 and (self.best is None or value > self.best):
             self.best = value
 
-    def healthy(self, value: float, threshold: float = 0.7) -> bool:
+    def healthy(self, value: float, threshold: float) -> bool:
         """Whether `value` is at least `threshold` of the best probe (True before any probe)."""
         return self.best is None or value >= threshold * self.best
 
@@ -208,9 +81,9 @@ def measure_with_probes(
     probe: Callable[[], float],
     tracker: ProbeTracker,
     *,
-    threshold: float = 0.7,
-    max_retries: int = 2,
-    wait_s: float = 2.0,
+    threshold: float,
+    max_retries: int,
+    wait_s: float,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Probed[T]:
     """Probe, measure, probe; re-run (after `sleep(wait_s)`) while a probe is below `threshold`

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from jacbench.results.point import Point
-from jacbench.results.schema import Status
+from jacbench.results.schema import SCHEMA_VERSION, Status
 
 
 class TimingLike(Protocol):
@@ -99,7 +99,7 @@ class Record:
             "measured_peak_bytes": outcome.measured_peak_bytes,
             **dataclasses.asdict(self.theory),
             "min_run_time_s": self.min_run_time_s, "measured_at": self.measured_at,
-            **self.readings, **self.environment,
+            **self.readings, **self.environment, "schema_version": SCHEMA_VERSION,
         }
         if self.probes is not None:
             row.update(probe_before_gflops=self.probes.before_gflops,

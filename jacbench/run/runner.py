@@ -1,109 +1,37 @@
-"""For each Point: build the case, verify every mode (untimed), time them in rounds, record rows.
+"""For each Point: build the case, check every mode (untimed), time them in rounds, make records.
 
 Nothing a single point does can end the sweep: out-of-memory, a mode too slow to time, and any
-other exception become a row with a status and a reason.
+other exception become a record with a status and a reason.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from jacbench.measure.ceilings import Ceilings, floor_seconds
-from jacbench.theory.cost import cost
 from jacbench.measure.environment import now_iso
-from jacbench.model.mlp import MLP
-from jacbench.modes.registry import jacobian
-from jacbench.measure.probe import ProbeTracker, machine_load, measure_with_probes, speed_probe
-from jacbench.model.reference import TOLERANCE, reference_jacobian, relative_error
-from jacbench.run.spec import Point, Settings
+from jacbench.measure.probe import Probed, measure_with_probes
+from jacbench.measure.stats import RoundRobinTiming
 from jacbench.measure.timing import default_clock, time_round_robin
+from jacbench.modes.registry import jacobian
+from jacbench.results.point import Point
+from jacbench.results.record import Outcome, Probes, Record, Theory
+from jacbench.results.schema import DTYPE_BYTES, Role, Status
+from jacbench.run.case import Case, build_case
+from jacbench.run.check import check_mode, failure
+from jacbench.run.instruments import Instruments, Yardsticks
+from jacbench.run.settings import Settings
+from jacbench.theory.cost import cost
+from jacbench.theory.floors import floor_seconds
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+__all__ = ["PointRunner"]
 
-
-@dataclass
-class Case:
-    """A point made concrete: the model, its input, and the float64 reference Jacobian."""
-
-    net: MLP
-    x: torch.Tensor
-    reference: torch.Tensor
-
-
-def build_case(point: Point) -> Case:
-    """Seeded model and input, identical on every device for the same seed."""
-    dtype = DTYPES[point.dtype]
-    net = MLP.random(point.L, point.D, point.K, point.P, seed=point.seed, dtype=dtype,
-                     device=point.device, activation=point.activation, bias=point.bias)
-    gen = torch.Generator().manual_seed(point.seed + 1)
-    shape = (point.D,) if point.batch == 1 else (point.batch, point.D)
-    x = torch.randn(*shape, generator=gen, dtype=torch.float64).to(dtype=dtype,
-                                                                    device=point.device)
-    return Case(net, x, reference_jacobian(net, x))
-
-
-def _synchronize(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
-
-
-@dataclass
-class Verified:
-    """What the untimed verification call of one mode found."""
-
-    status: str  # "ok" to time it, else mismatch / skipped / oom / error
-    reason: str = ""
-    rel_error: float | None = None
-    call_s: float | None = None
-    measured_peak_bytes: int | None = None
-
-
-def verify_mode(case: Case, point: Point, mode: str, max_call_time: float) -> Verified:
-    """One untimed call: check against the reference and against the per-call time cap."""
-    device = point.device
-    try:
-        if device.startswith("cuda"):
-            torch.cuda.reset_peak_memory_stats()
-            base = torch.cuda.memory_allocated()
-        _synchronize(device)
-        start = time.perf_counter()
-        J = jacobian(case.net, case.x, mode)
-        _synchronize(device)
-        call_s = time.perf_counter() - start
-        peak = torch.cuda.max_memory_allocated() - base if device.startswith("cuda") else None
-        if J.shape != case.reference.shape:
-            return Verified("mismatch", f"shape {tuple(J.shape)}, expected "
-                            f"{tuple(case.reference.shape)}", None, call_s, peak)
-        err = relative_error(J, case.reference)
-        del J
-    except torch.OutOfMemoryError as exc:
-        torch.cuda.empty_cache()
-        return Verified("oom", _first_line(exc))
-    except Exception as exc:  # a mode's failure is a result, not a crash of the sweep
-        return Verified("error", _first_line(exc))
-    tol = TOLERANCE[point.dtype]
-    if not err <= tol:
-        return Verified("mismatch", f"relative error {err:.2e} > {tol:.0e}", err, call_s, peak)
-    if call_s > max_call_time:
-        # The first call may pay one-off costs (tracing, allocation): confirm with a second.
-        start = time.perf_counter()
-        jacobian(case.net, case.x, mode)
-        _synchronize(device)
-        call_s = min(call_s, time.perf_counter() - start)
-        if call_s > max_call_time:
-            return Verified("skipped", f"one call takes {call_s:.2f} s > --max-call-time "
-                            f"{max_call_time:g} s", err, call_s, peak)
-    return Verified("ok", "", err, call_s, peak)
+#: What timing a set of modes gives back: a timing per mode, or the failure met while timing.
+Timed = dict[str, RoundRobinTiming | Outcome]
 
 
 class _ModeFailed(Exception):
@@ -126,48 +54,32 @@ def _guarded(mode: str, fn: Callable[[], object]) -> Callable[[], object]:
 
 @dataclass
 class PointRunner:
-    """Runs points one after another, sharing the speed-probe history and the ceilings."""
+    """Runs points one after another, sharing the run's yardsticks (ceilings, best probes)."""
 
     settings: Settings
-    environment: dict[str, Any]
-    ceilings: dict[tuple[str, str], Ceilings]
-    #: The best speed probe per (device, dtype): a float64 probe is no yardstick for float32.
-    trackers: dict[tuple[str, str], ProbeTracker] = field(default_factory=dict)
+    environment: Mapping[str, Any]
+    yardsticks: Yardsticks
+    instruments: Instruments = dataclasses.field(default_factory=Instruments)
     on_progress: Callable[[str], None] | None = None
-    sleep: Callable[[float], None] = time.sleep
 
-    def run(self, point: Point, modes: tuple[str, ...], role: str = "sweep") -> list[dict]:
-        """Rows for every mode at this point (one per mode), whatever happens."""
-        load = machine_load(point.device)
+    def run(self, point: Point, modes: tuple[str, ...], role: str = Role.SWEEP) -> list[Record]:
+        """A record for every mode at this point, whatever happens."""
+        readings = dataclasses.asdict(self.instruments.load(point.device))
         try:
             case = build_case(point)
-        except torch.OutOfMemoryError as exc:
-            torch.cuda.empty_cache()
-            return [self._row(point, m, role, load, Verified("oom", _first_line(exc)))
-                    for m in modes]
-        verified = {}
+        except Exception as exc:  # the model or the reference did not fit: every mode fails
+            lost = failure(exc, point.device, "building the point: ")
+            return [self._record(point, m, role, readings, lost) for m in modes]
+        checked = {}
         for m in modes:
-            self._progress(f"{point.label()} verify {m}")
-            verified[m] = verify_mode(case, point, m, self.settings.max_call_time)
-        timeable = {m: self._closure(case, m) for m in modes if verified[m].status == "ok"}
-        probed = None
-        if timeable:
-            probed = measure_with_probes(
-                lambda: self._time(point, timeable),
-                lambda: speed_probe(point.device, dtype=DTYPES[point.dtype]),
-                self.tracker(point),
-                threshold=self.settings.probe_threshold,
-                max_retries=self.settings.max_retries,
-                wait_s=self.settings.retry_wait,
-                sleep=self.sleep,
-            )
+            self._progress(f"{point.label()} check {m}")
+            checked[m] = check_mode(case, point, m, self.settings.max_call_time)
+        timeable = {m: self._closure(case, m) for m in modes if checked[m].status == Status.OK}
+        probed = self._time_with_probes(point, timeable) if timeable else None
         del case
         if point.device.startswith("cuda"):
             torch.cuda.empty_cache()
-        return [self._row(point, m, role, load, verified[m], probed) for m in modes]
-
-    def tracker(self, point: Point) -> ProbeTracker:
-        return self.trackers.setdefault((point.device, point.dtype), ProbeTracker())
+        return [self._record(point, m, role, readings, checked[m], probed) for m in modes]
 
     def _progress(self, text: str) -> None:
         if self.on_progress is not None:
@@ -178,74 +90,65 @@ class PointRunner:
         net, x = case.net, case.x
         return lambda: jacobian(net, x, mode)
 
-    def _time(self, point: Point, fns: dict[str, Callable[[], object]]) -> dict[str, Any]:
-        """Round-robin timings per mode; a mode that fails while timed gets a Verified failure
-        in its place and the others are timed again without it."""
-        failures: dict[str, Verified] = {}
+    def _time_with_probes(self, point: Point, fns: dict[str, Callable[[], object]]
+                          ) -> Probed[Timed]:
+        s, instruments = self.settings, self.instruments
+        return measure_with_probes(
+            lambda: self._time(point, fns),
+            lambda: instruments.probe(point.device, point.dtype),
+            self.yardsticks.tracker(point),
+            threshold=s.probe_threshold, max_retries=s.max_retries, wait_s=s.retry_wait,
+            sleep=instruments.sleep,
+        )
+
+    def _time(self, point: Point, fns: dict[str, Callable[[], object]]) -> Timed:
+        """Round-robin timings per mode; a mode that fails while timed gets its failure in its
+        place and the others are timed again without it."""
+        failures: dict[str, Outcome] = {}
         while True:
             alive = {m: _guarded(m, fn) for m, fn in fns.items() if m not in failures}
             if not alive:
-                return failures
+                return dict(failures)
             try:
-                timings: dict[str, Any] = time_round_robin(
-                    alive,
-                    rounds=self.settings.rounds,
-                    device=point.device,
+                timings: Timed = dict(time_round_robin(
+                    alive, rounds=self.settings.rounds, device=point.device,
                     min_run_time_per_round=self.settings.min_run_time,
                     clock=default_clock(point.device),
                     on_measurement=lambda m, r: self._progress(
                         f"{point.label()} {m} round {r + 1}"),
-                )
+                ))
             except _ModeFailed as failed:
-                exc = failed.__cause__
-                if isinstance(exc, torch.OutOfMemoryError):
-                    torch.cuda.empty_cache()
-                    failures[failed.mode] = Verified("oom", _first_line(exc))
-                else:
-                    failures[failed.mode] = Verified("error", _first_line(exc))
+                assert failed.__cause__ is not None
+                failures[failed.mode] = failure(failed.__cause__, point.device, "while timing: ")
                 continue
-            timings.update(failures)
-            return timings
+            return {**timings, **failures}
 
-    def _row(self, point: Point, mode: str, role: str, load: Any, verified: Verified,
-             probed: Any = None) -> dict[str, Any]:
+    def _theory(self, point: Point, mode: str) -> Theory:
         c = cost(mode, point.L, point.D, point.K, point.P, point.batch,
-                 dtype_bytes=DTYPES[point.dtype].itemsize)
-        ceil = self.ceilings.get((point.device, point.dtype))
-        row: dict[str, Any] = {
-            "role": role, "mode": mode, **point.key(),
-            "status": verified.status, "reason": verified.reason, "rel_error": verified.rel_error,
-            "macs": c.macs, "flops": c.flops, "bytes_moved": c.bytes_moved,
-            "model_peak_bytes": c.peak_extra_bytes,
-            "measured_peak_bytes": verified.measured_peak_bytes,
-            "min_run_time_s": self.settings.min_run_time,
-            "load_avg_1m": load.load_avg_1m, "cpu_freq_mhz": load.cpu_freq_mhz,
-            "busy_procs": load.busy_procs, "gpu_clock_mhz": load.gpu_clock_mhz,
-            "gpu_temp_c": load.gpu_temp_c, "measured_at": now_iso(),
-            **self.environment,
-        }
-        if ceil is not None:
-            # The speed probe is a matmul on the same device and dtype: a probe faster than the
-            # ceiling measured at the start proves that measurement caught a slow moment.
-            best_probe = (self.tracker(point).best or 0.0) * 1e9
-            ceil = replace(ceil, peak_flops=max(ceil.peak_flops, best_probe))
-            row["peak_flops"], row["peak_bandwidth"] = ceil.peak_flops, ceil.peak_bandwidth
-        if probed is None or verified.status != "ok":
-            return row
-        row.update(probe_before_gflops=probed.probe_before, probe_after_gflops=probed.probe_after,
-                   retries=probed.retries)
-        t = probed.result[mode]
-        if isinstance(t, Verified):
-            row.update(status=t.status, reason=f"while timing: {t.reason}")
-            return row
-        row.update(
-            time_median_s=t.median_s, time_iqr_s=t.iqr_s, repeats=t.repeats,
-            number_per_run=t.number_per_run, raw_times_s=list(t.raw_times_s),
-            round_medians_s=list(t.round_medians_s), rounds=len(t.rounds), noisy=t.noisy,
+                 dtype_bytes=DTYPE_BYTES[point.dtype])
+        counts = Theory(c.macs, c.flops, c.bytes_moved, c.peak_extra_bytes)
+        ceilings = self.yardsticks.ceilings_at(point)
+        if ceilings is None:
+            return counts
+        return dataclasses.replace(counts, peak_flops=ceilings.peak_flops,
+                                   peak_bandwidth=ceilings.peak_bandwidth,
+                                   floor_s=floor_seconds(c, ceilings))
+
+    def _record(self, point: Point, mode: str, role: str, readings: dict[str, Any],
+                checked: Outcome, probed: Probed[Timed] | None = None) -> Record:
+        record = Record(
+            role=role, mode=mode, point=point, outcome=checked, theory=self._theory(point, mode),
+            readings=readings, min_run_time_s=self.settings.min_run_time,
+            measured_at=now_iso(), environment=self.environment,
         )
-        if ceil is not None:
-            row["floor_s"] = floor_seconds(c, ceil)
-            row["efficiency"] = row["floor_s"] / t.median_s
+        if probed is None or checked.status != Status.OK:
+            return record
+        probes = Probes(probed.probe_before, probed.probe_after, probed.retries)
+        timed = probed.result[mode]
+        if isinstance(timed, Outcome):  # failed while timed: keep the check's error figure
+            outcome = dataclasses.replace(timed, rel_error=checked.rel_error,
+                                          call_s=checked.call_s)
+            return dataclasses.replace(record, outcome=outcome, probes=probes)
         if not probed.healthy:
-            row.update(status="noisy", reason=probed.reason)
-        return row
+            checked = dataclasses.replace(checked, status=Status.UNHEALTHY, reason=probed.reason)
+        return dataclasses.replace(record, outcome=checked, probes=probes, timing=timed)

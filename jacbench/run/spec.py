@@ -19,69 +19,26 @@ from __future__ import annotations
 import itertools
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jacbench.model.mlp import ACTIVATIONS
-from jacbench.modes import modes as available_modes
+from jacbench.model.activations import ACTIVATIONS
+from jacbench.modes.catalog import mode_names
+from jacbench.results.point import AXES, Point
+from jacbench.run.settings import DTYPES, Settings
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-AXES: tuple[str, ...] = ("L", "D", "K", "P", "batch")
 DEFAULT_AXES: dict[str, int] = {"L": 4, "D": 64, "K": 64, "P": 64, "batch": 1}
-DTYPES: tuple[str, ...] = ("float32", "float64")
-DEVICES: tuple[str, ...] = ("cpu", "cuda", "all")
 
 
 class SpecError(ValueError):
     """A sweep specification a user got wrong; the message is one line meant for them."""
-
-
-@dataclass(frozen=True, order=True)
-class Point:
-    """One model shape on one device: the identity of a measurement, together with a mode."""
-
-    device: str
-    dtype: str
-    activation: str
-    bias: bool
-    L: int
-    D: int
-    K: int
-    P: int
-    batch: int
-    seed: int = 0
-
-    def label(self) -> str:
-        return f"L={self.L} D={self.D} K={self.K} P={self.P} N={self.batch}"
-
-    def key(self) -> dict[str, Any]:
-        return {
-            "L": self.L, "D": self.D, "K": self.K, "P": self.P, "batch": self.batch,
-            "dtype": self.dtype, "device": self.device, "activation": self.activation,
-            "bias": self.bias, "seed": self.seed,
-        }
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How to measure, shared by every point of a sweep."""
-
-    modes: tuple[str, ...] = field(default_factory=available_modes)
-    min_run_time: float = 0.05
-    rounds: int = 3
-    max_call_time: float = 2.0
-    stability_points: int = 2
-    #: Re-run a point whose speed probe fell below this fraction of the run's best probe. On
-    #: our 2-core VMs a probe 20% down went with Jacobian timings 40% slower, hence 0.8.
-    probe_threshold: float = 0.8
-    max_retries: int = 3
-    retry_wait: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -92,7 +49,7 @@ class SweepSpec:
 
 
 def preset_names() -> tuple[str, ...]:
-    folder = resources.files("jacbench") / "presets"
+    folder = resources.files("jacbench.run") / "presets"
     return tuple(sorted(p.name[: -len(".toml")] for p in folder.iterdir()
                         if p.name.endswith(".toml")))
 
@@ -100,7 +57,7 @@ def preset_names() -> tuple[str, ...]:
 def load_preset(name: str) -> dict[str, Any]:
     if name not in preset_names():
         raise SpecError(f"unknown preset {name!r}; choose one of {', '.join(preset_names())}")
-    text = (resources.files("jacbench") / "presets" / f"{name}.toml").read_text()
+    text = (resources.files("jacbench.run") / "presets" / f"{name}.toml").read_text()
     return tomllib.loads(text)
 
 
@@ -141,6 +98,12 @@ def _choices(name: str, values: Any, allowed: tuple[str, ...]) -> list[str]:
     return out
 
 
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SpecError(f"{name} must be one positive integer, got {value!r}")
+    return value
+
+
 def _fraction(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise SpecError(f"{name} must be a number from 0 to 1, got {value!r}")
@@ -167,9 +130,8 @@ def _positive_float(name: str, value: Any) -> float:
     return float(value)
 
 
-_SETTING_KEYS = {"modes", "dtype", "activation", "bias", "seed", "min_run_time", "rounds",
-                 "max_call_time", "stability_points", "grid", "description", "probe_threshold",
-                 "max_retries", "retry_wait"}
+_SETTING_KEYS = {*(f.name for f in fields(Settings)), "dtype", "activation", "bias", "seed",
+                 "grid", "description"}
 _GRID_KEYS = {"name", *AXES}
 
 
@@ -188,32 +150,46 @@ def build_spec(
     if unknown:
         raise SpecError(f"unknown config keys {sorted(unknown)}; known: {sorted(_SETTING_KEYS)}")
     merged = {**config, **{k: v for k, v in overrides.items() if k not in AXES}}
-
-    modes = _choices("mode", merged.get("modes", list(available_modes())), available_modes())
-    dtypes = _choices("dtype", merged.get("dtype", ["float32"]), DTYPES)
-    activations = _choices("activation", merged.get("activation", ["tanh"]), tuple(ACTIVATIONS))
+    settings = _settings(merged)
+    dtypes = _choices("dtype", merged.get("dtype", [DTYPES[0]]), DTYPES)
+    activations = _choices("activation", merged.get("activation", [next(iter(ACTIVATIONS))]),
+                           tuple(ACTIVATIONS))
     bias = merged.get("bias", False)
     if not isinstance(bias, bool):
         raise SpecError(f"bias must be true or false, got {bias!r}")
-    seed = merged.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise SpecError(f"seed must be a non-negative integer, got {seed!r}")
-    rounds = _positive_ints("rounds", merged.get("rounds", 3))[0]
-    stability = merged.get("stability_points", 2)
-    if isinstance(stability, bool) or not isinstance(stability, int) or stability < 0:
-        raise SpecError(f"stability_points must be a non-negative integer, got {stability!r}")
-    settings = Settings(
-        modes=tuple(modes),
-        min_run_time=_positive_float("min_run_time", merged.get("min_run_time", 0.05)),
-        rounds=rounds,
-        max_call_time=_positive_float("max_call_time", merged.get("max_call_time", 2.0)),
-        stability_points=stability,
-        probe_threshold=_fraction("probe_threshold", merged.get("probe_threshold", 0.8)),
-        max_retries=_non_negative_int("max_retries", merged.get("max_retries", 3)),
-        retry_wait=_non_negative_float("retry_wait", merged.get("retry_wait", 3.0)),
+    seed = _non_negative_int("seed", merged.get("seed", 0))
+    shapes = _shapes(config.get("grid", [{}]), overrides)
+    points = tuple(
+        Point(device=dev, dtype=dt, activation=act, bias=bias, seed=seed, **shape)
+        for dev in devices for dt in dtypes for act in activations for shape in shapes
+    )
+    return SweepSpec(points, settings,
+                     stability_reference_points(points, settings.stability_points))
+
+
+def _settings(merged: dict[str, Any]) -> Settings:
+    """Settings from a config merged with the command line; what is not given keeps its default
+    (``Settings``'s fields are the one home of the defaults)."""
+    default = Settings()
+
+    def given(name: str) -> Any:
+        return merged.get(name, getattr(default, name))
+
+    names = mode_names()
+    return Settings(
+        modes=tuple(_choices("mode", merged.get("modes", list(names)), names)),
+        min_run_time=_positive_float("min_run_time", given("min_run_time")),
+        rounds=_positive_int("rounds", given("rounds")),
+        max_call_time=_positive_float("max_call_time", given("max_call_time")),
+        stability_points=_non_negative_int("stability_points", given("stability_points")),
+        probe_threshold=_fraction("probe_threshold", given("probe_threshold")),
+        max_retries=_non_negative_int("max_retries", given("max_retries")),
+        retry_wait=_non_negative_float("retry_wait", given("retry_wait")),
     )
 
-    grids = config.get("grid", [{}])
+
+def _shapes(grids: Any, overrides: dict[str, Any]) -> list[dict[str, int]]:
+    """The union of the grids' shapes, in order, each once; axis overrides replace that axis."""
     if grids == []:
         raise SpecError("the config's grid list is empty: add a [[grid]] table")
     if not isinstance(grids, list) or not all(isinstance(g, dict) for g in grids):
@@ -229,12 +205,7 @@ def build_spec(
             shape = dict(zip(AXES, combo, strict=True))
             if shape not in shapes:
                 shapes.append(shape)
-
-    points = tuple(
-        Point(device=dev, dtype=dt, activation=act, bias=bias, seed=seed, **shape)
-        for dev in devices for dt in dtypes for act in activations for shape in shapes
-    )
-    return SweepSpec(points, settings, stability_reference_points(points, stability))
+    return shapes
 
 
 def stability_reference_points(points: tuple[Point, ...], count: int) -> tuple[Point, ...]:

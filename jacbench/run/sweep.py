@@ -8,34 +8,32 @@ from __future__ import annotations
 
 import socket
 import sys
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TextIO
 
 import pandas as pd
-import torch
 from tqdm import tqdm
 
-from jacbench.measure.ceilings import Ceilings, measure_ceilings
 from jacbench.measure.environment import device_name, run_environment
-from jacbench.measure.probe import ProbeTracker, busy_warning, machine_load, speed_probe
-from jacbench.run.runner import DTYPES, PointRunner
-from jacbench.run.spec import Point, SweepSpec
-from jacbench.results.storage import (
-    COMPATIBILITY_COLUMNS,
-    DONE_STATUSES,
-    KEY_COLUMNS,
-    ResultsError,
-    append_rows,
-    check_writable,
-    read_results,
-)
+from jacbench.measure.load import busy_warning
+from jacbench.results.point import Point
+from jacbench.results.schema import COMPATIBILITY_COLUMNS, KEY_COLUMNS, Role, Status
+from jacbench.results.storage import ResultsError, append_rows, check_writable, read_results
+from jacbench.run.instruments import Instruments, Yardsticks
+from jacbench.run.runner import PointRunner
+from jacbench.run.settings import STABILITY_MODES
+from jacbench.run.spec import SweepSpec
 
-#: Modes re-measured at the stability points: cheap, and enough to see drift.
-STABILITY_MODES = ("forward", "reverse", "jacrev")
-PROBES_AT_START = 3
-CEILING_TRIES = 2
+__all__ = ["INSTRUMENTS", "SweepOutcome", "check_compatible", "default_out", "run_sweep"]
+
+#: The instruments a sweep measures the machine with; the one seam tests replace with fakes.
+INSTRUMENTS = Instruments()
+
+#: One step of a sweep: a point, the modes to measure there, and why.
+Step = tuple[Point, tuple[str, ...], str]
 
 
 @dataclass
@@ -71,15 +69,39 @@ def _done_keys(existing: pd.DataFrame, environment: dict) -> set[tuple]:
     elsewhere do not count)."""
     if existing.empty:
         return set()
-    done = existing[(existing["role"] == "sweep") & existing["status"].isin(DONE_STATUSES)]
+    done = existing[(existing["role"] == Role.SWEEP) & existing["status"].isin(Status.DONE)]
     for column in COMPATIBILITY_COLUMNS:
         done = done[done[column].astype(str) == str(environment[column])]
     return {tuple(r) for r in done[list(KEY_COLUMNS)].itertuples(index=False)}
 
 
-def _key(point: Point, mode: str, role: str = "sweep") -> tuple:
+def _key(point: Point, mode: str, role: str = Role.SWEEP) -> tuple:
     k = {"role": role, "mode": mode, **point.key()}
     return tuple(k[c] for c in KEY_COLUMNS)
+
+
+def _steps(spec: SweepSpec, done: set[tuple]) -> tuple[list[Step], int]:
+    """The sweep's steps bracketed by the stability reference points, and the sweep points left.
+
+    Empty when every sweep point is done: the reference points alone are not worth a run.
+    """
+    todo = [(p, tuple(m for m in spec.settings.modes if _key(p, m) not in done))
+            for p in spec.points]
+    todo = [(p, ms) for p, ms in todo if ms]
+    if not todo:
+        return [], 0
+    modes = tuple(m for m in STABILITY_MODES if m in spec.settings.modes) or spec.settings.modes
+    steps: list[Step] = [(p, modes, Role.STABILITY_START) for p in spec.stability]
+    steps += [(p, ms, Role.SWEEP) for p, ms in todo]
+    steps += [(p, modes, Role.STABILITY_END) for p in spec.stability]
+    return steps, len(todo)
+
+
+def _warn_if_busy(devices: list[str], instruments: Instruments, say: Callable[[str], None]) -> None:
+    for device in devices:
+        warning = busy_warning(instruments.load(device))
+        if warning:
+            say(warning)
 
 
 def run_sweep(
@@ -92,69 +114,37 @@ def run_sweep(
 ) -> SweepOutcome:
     """Run what is not yet in ``out``, writing after every point; return the whole table."""
     stream = stream or sys.stderr
+
+    def say(line: str) -> None:
+        print(line, file=stream)
+
     check_writable(out)
     existing = read_results(out)
     environment = run_environment()
     check_compatible(existing, environment, append)
-    done = _done_keys(existing, environment)
-    todo = [(p, tuple(m for m in spec.settings.modes if _key(p, m) not in done))
-            for p in spec.points]
-    todo = [(p, ms) for p, ms in todo if ms]
-    if not todo:
-        print(f"nothing to do: every point is already in {out}", file=stream)
+    steps, points_left = _steps(spec, _done_keys(existing, environment))
+    if not steps:
+        say(f"nothing to do: every point is already in {out}")
         return SweepOutcome(out, existing, environment["run_id"], 0, 0)
-
-    devices = tuple(dict.fromkeys(p.device for p, _ in todo))
-    for device in devices:
-        warning = busy_warning(machine_load(device))
-        if warning:
-            print(warning, file=stream)
-    ceilings: dict[tuple[str, str], Ceilings] = {}
-    trackers: dict[tuple[str, str], ProbeTracker] = {}
-    for device, dtype in dict.fromkeys((p.device, p.dtype) for p, _ in todo):
-        ceilings[(device, dtype)] = best_ceilings(device, DTYPES[dtype])
-        c = ceilings[(device, dtype)]
-        print(f"{device} {dtype}: matmul ceiling {c.peak_flops / 1e9:.0f} GFLOP/s, "
-              f"bandwidth {c.peak_bandwidth / 1e9:.1f} GB/s", file=stream)
-        # A yardstick before the first point, so that a slow start is seen as slow.
-        trackers[(device, dtype)] = tracker = ProbeTracker()
-        for _ in range(PROBES_AT_START):
-            tracker.update(speed_probe(device, dtype=DTYPES[dtype]))
-
+    instruments = INSTRUMENTS
+    _warn_if_busy(list(dict.fromkeys(p.device for p, _, _ in steps)), instruments, say)
+    pairs = list(dict.fromkeys((p.device, p.dtype) for p, _, _ in steps))
+    yardsticks = Yardsticks.measure(pairs, instruments, say)
     show = stream.isatty() if progress is None else progress
-    bar = tqdm(total=len(todo) + 2 * len(spec.stability), unit="point", disable=not show,
-               file=stream, dynamic_ncols=True)
-    runner = PointRunner(spec.settings, environment, ceilings, trackers,
+    bar = tqdm(total=len(steps), unit="point", disable=not show, file=stream,
+               dynamic_ncols=True)
+    runner = PointRunner(spec.settings, environment, yardsticks, instruments,
                          on_progress=lambda text: bar.set_postfix_str(text, refresh=False))
-    stability_modes = tuple(m for m in STABILITY_MODES if m in spec.settings.modes)
-    stability_modes = stability_modes or spec.settings.modes
     new_rows = 0
-
-    def record(point: Point, modes: tuple[str, ...], role: str) -> None:
-        nonlocal existing, new_rows
-        rows = runner.run(point, modes, role)
-        for row in rows:
-            row["device_name"] = device_name(point.device)
-        existing = append_rows(out, existing, rows)
-        new_rows += len(rows)
-
     try:
-        # The stability reference points bracket the sweep; the bar counts them too.
-        steps = [(p, stability_modes, "stability-start") for p in spec.stability]
-        steps += [(p, modes, "sweep") for p, modes in todo]
-        steps += [(p, stability_modes, "stability-end") for p in spec.stability]
         for point, modes, role in steps:
-            bar.set_description(point.label() if role == "sweep" else f"{role} {point.label()}")
-            record(point, modes, role)
+            bar.set_description(point.label() if role == Role.SWEEP else f"{role} {point.label()}")
+            named = {**environment, "device_name": device_name(point.device)}
+            runner.environment = named
+            rows = [record.to_row() for record in runner.run(point, modes, role)]
+            existing = append_rows(out, existing, rows)
+            new_rows += len(rows)
             bar.update()
     finally:
         bar.close()
-    return SweepOutcome(out, existing, environment["run_id"], new_rows, len(todo))
-
-
-def best_ceilings(device: str, dtype: torch.dtype, tries: int = CEILING_TRIES) -> Ceilings:
-    """The best of a few ceiling measurements: one taken in a slow moment would put every
-    floor too low (a run here once measured 107 GFLOP/s where 190 is usual)."""
-    found = [measure_ceilings(device, dtype) for _ in range(tries)]
-    best = max(found, key=lambda c: c.peak_flops)
-    return replace(best, peak_bandwidth=max(c.peak_bandwidth for c in found))
+    return SweepOutcome(out, existing, environment["run_id"], new_rows, points_left)

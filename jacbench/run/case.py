@@ -1,0 +1,46 @@
+"""A point made concrete: its seeded model and input on the point's device, and the reference.
+
+The same seed gives the same model and input on every device and in every dtype (up to the cast),
+so CPU and CUDA rows of one point time the same Jacobian.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from jacbench.model.mlp import MLP
+from jacbench.model.reference import reference_jacobian
+from jacbench.results.point import Point
+
+__all__ = ["TORCH_DTYPES", "Case", "build_case", "synchronize"]
+
+TORCH_DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass
+class Case:
+    """The model, its input, and the float64 reference Jacobian of one point."""
+
+    net: MLP
+    x: torch.Tensor
+    reference: torch.Tensor
+
+
+def build_case(point: Point) -> Case:
+    """Seeded model and input, identical on every device for the same seed."""
+    dtype = TORCH_DTYPES[point.dtype]
+    net = MLP.random(point.L, point.D, point.K, point.P, seed=point.seed, dtype=dtype,
+                     device=point.device, activation=point.activation, bias=point.bias)
+    gen = torch.Generator().manual_seed(point.seed + 1)
+    shape = (point.D,) if point.batch == 1 else (point.batch, point.D)
+    x = torch.randn(*shape, generator=gen, dtype=torch.float64).to(dtype=dtype,
+                                                                    device=point.device)
+    return Case(net, x, reference_jacobian(net, x))
+
+
+def synchronize(device: str) -> None:
+    """Wait for the point's own device (not the current one) to finish its work."""
+    if device.startswith("cuda"):
+        torch.cuda.synchronize(torch.device(device))

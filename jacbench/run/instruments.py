@@ -1,0 +1,85 @@
+"""The measuring instruments a sweep uses, in one place, so a test can hand in fakes.
+
+``Instruments`` bundles what touches the machine besides the timed modes: the ceiling
+measurement, the speed probe, the load reading and the pause between re-runs. ``Yardsticks``
+holds, per (device, dtype), the ceilings and the best probe seen in the run, and applies the one
+policy that joins them: a probe faster than the ceiling proves the ceiling caught a slow moment.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from jacbench.measure.ceilings import measure_ceilings
+from jacbench.measure.load import Load, machine_load
+from jacbench.measure.probe import ProbeTracker, speed_probe
+from jacbench.results.point import Point
+from jacbench.run.case import TORCH_DTYPES
+from jacbench.theory.floors import Ceilings
+
+__all__ = ["CEILING_TRIES", "PROBES_AT_START", "Instruments", "Yardsticks", "best_ceilings"]
+
+#: Ceiling measurements per (device, dtype); the best is kept.
+CEILING_TRIES = 2
+#: Speed probes before the first point: a yardstick, so that a slow start is seen as slow.
+PROBES_AT_START = 3
+
+
+def best_ceilings(device: str, dtype: str, tries: int = CEILING_TRIES) -> Ceilings:
+    """The best of a few ceiling measurements: one taken in a slow moment would put every
+    floor too low (a run here once measured 107 GFLOP/s where 190 is usual)."""
+    found = [measure_ceilings(device, TORCH_DTYPES[dtype]) for _ in range(tries)]
+    best = max(found, key=lambda c: c.peak_flops)
+    return replace(best, peak_bandwidth=max(c.peak_bandwidth for c in found))
+
+
+def _probe(device: str, dtype: str) -> float:
+    return speed_probe(device, dtype=TORCH_DTYPES[dtype])
+
+
+@dataclass(frozen=True)
+class Instruments:
+    """What a sweep measures the machine with; each takes the point's device (and dtype)."""
+
+    ceilings: Callable[[str, str], Ceilings] = best_ceilings
+    probe: Callable[[str, str], float] = _probe  # GFLOP/s of a fixed matmul
+    load: Callable[[str], Load] = machine_load
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass
+class Yardsticks:
+    """Per (device, dtype): the run's measured ceilings and its best speed probe."""
+
+    ceilings: dict[tuple[str, str], Ceilings] = field(default_factory=dict)
+    trackers: dict[tuple[str, str], ProbeTracker] = field(default_factory=dict)
+
+    @classmethod
+    def measure(cls, pairs: list[tuple[str, str]], instruments: Instruments,
+                report: Callable[[str], None]) -> Yardsticks:
+        """Ceilings and a starting probe yardstick for every (device, dtype) in ``pairs``."""
+        found = cls()
+        for device, dtype in pairs:
+            c = found.ceilings[(device, dtype)] = instruments.ceilings(device, dtype)
+            report(f"{device} {dtype}: matmul ceiling {c.peak_flops / 1e9:.0f} GFLOP/s, "
+                   f"bandwidth {c.peak_bandwidth / 1e9:.1f} GB/s")
+            tracker = found.trackers.setdefault((device, dtype), ProbeTracker())
+            for _ in range(PROBES_AT_START):
+                tracker.update(instruments.probe(device, dtype))
+        return found
+
+    def tracker(self, point: Point) -> ProbeTracker:
+        """The best-probe yardstick of the point's device and dtype (a float64 probe is no
+        yardstick for float32)."""
+        return self.trackers.setdefault((point.device, point.dtype), ProbeTracker())
+
+    def ceilings_at(self, point: Point) -> Ceilings | None:
+        """The ceilings of the point's device and dtype, raised by any faster speed probe (the
+        probe is a matmul on the same device and dtype)."""
+        ceilings = self.ceilings.get((point.device, point.dtype))
+        if ceilings is None:
+            return None
+        best_probe = (self.tracker(point).best or 0.0) * 1e9
+        return replace(ceilings, peak_flops=max(ceilings.peak_flops, best_probe))
