@@ -16,36 +16,14 @@ import pytest
 import torch
 
 import jacbench
-from jacbench import runner, sweep
-from jacbench.measure.ceilings import Ceilings
 from jacbench.cli import main
 from jacbench.measure.environment import cpu_model
-from jacbench.results.storage import RESULTS_FILE, SCHEMA_VERSION, read_results, to_table, write_results
-
-FAKE_CEILINGS = Ceilings(peak_flops=1e11, peak_bandwidth=1e10, matmul_n=1, copy_bytes=1)
+from jacbench.results.schema import SCHEMA_VERSION
+from jacbench.results.storage import RESULTS_FILE, read_results, to_table, write_results
 
 TINY = ["--L", "1", "--D", "2", "--K", "2", "--P", "2", "--modes", "forward", "reverse",
         "--rounds", "1", "--min-run-time", "0.002", "--device", "cpu", "--no-progress",
         "--no-report"]
-
-
-@pytest.fixture
-def steady_machine(monkeypatch):
-    """Fake ceilings and a steady speed probe, so that a sweep measures only the modes."""
-    monkeypatch.setattr(sweep, "measure_ceilings", lambda device, dtype: FAKE_CEILINGS)
-    monkeypatch.setattr(sweep, "speed_probe", lambda device, **kw: 100.0)
-    monkeypatch.setattr(runner, "speed_probe", lambda device, **kw: 100.0)
-
-
-@pytest.fixture
-def no_measuring(monkeypatch):
-    """Bad input must be refused before anything is measured: measuring fails the test."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the sweep started measuring: the bad input was not caught")
-
-    monkeypatch.setattr(sweep, "measure_ceilings", refuse)
-    monkeypatch.setattr(sweep, "speed_probe", refuse)
 
 
 def stored_row(**changes) -> dict:
@@ -85,7 +63,7 @@ def test_a_tiny_sweep_prints_the_summary_and_runs_nothing_the_second_time(tmp_pa
     printed = capsys.readouterr().out
     lines = printed.splitlines()
     assert any(line.startswith("[ cpu float32:") for line in lines)
-    assert any("L1 D2 K2 P2 N1" in line for line in lines)
+    assert any("L=1 D=2 K=2 P=2 N=1" in line for line in lines)
     assert any(line.startswith("forward") for line in lines)
     assert any(line.startswith("reverse") for line in lines)
     stored = read_results(out)
@@ -169,8 +147,8 @@ def test_bad_flags_are_one_line_errors_and_change_nothing(tmp_path, capsys, no_m
     assert snapshot(out) == before
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
-def test_cuda_without_cuda_is_a_one_line_error(tmp_path, capsys, no_measuring):
+def test_cuda_without_cuda_is_a_one_line_error(tmp_path, capsys, no_measuring, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     out = folder_with_results(tmp_path / "out")
     before = snapshot(out)
     assert main(["sweep", *TINY, "--out", str(out), "--device", "cuda"]) != 0

@@ -1,4 +1,9 @@
-"""Two results folders side by side: does a second run reproduce the first one's medians?"""
+"""Two results folders side by side: does a second run reproduce the first one's medians?
+
+Sweep rows ok in both folders are matched by their key (``results.schema.KEY_COLUMNS``); each
+pair is judged as the drift check judges a reference point (``analysis.stability``): the same
+relative change and the same REPRODUCE_WITHIN limit, over medians of at least ``min_time_s``.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from jacbench.results.storage import KEY_COLUMNS, read_results
-
-#: Agreement a quiet machine should reach between two runs (issue: within 10% above 1 ms).
-REPRODUCE_WITHIN = 0.10
+from jacbench.analysis.stability import (
+    STEADY_ABOVE_S,
+    beyond_limit,
+    relative_change,
+    reproduced_within,
+)
+from jacbench.results.schema import KEY_COLUMNS, REPRODUCE_WITHIN, Role, Status
+from jacbench.results.storage import read_results
 
 
 @dataclass(frozen=True)
 class Comparison:
+    """The matched pairs of two runs, most changed first, and the time below which none counts."""
+
     pairs: pd.DataFrame  # one row per (point, mode) ok in both runs: time_a, time_b, change
     min_time_s: float
 
@@ -25,28 +36,32 @@ class Comparison:
 
     @property
     def within(self) -> float | None:
+        """The largest |change| among the considered pairs; None when there are none."""
         c = self.considered
         return None if c.empty else float(c["change"].abs().max())
 
     def sentence(self) -> str:
+        """'medians reproduced within 4.2% over 12 (point, mode) pairs above 1 ms; ...'."""
         c = self.considered
+        above = f"above {self.min_time_s * 1e3:g} ms"
         if c.empty:
-            return f"no (point, mode) measured ok in both runs above {self.min_time_s * 1e3:g} ms"
-        beyond = int((c["change"].abs() > REPRODUCE_WITHIN).sum())
-        return (f"medians reproduced within {100 * self.within:.1f}% over {len(c)} (point, mode) "
-                f"pairs above {self.min_time_s * 1e3:g} ms; {beyond} beyond "
-                f"{100 * REPRODUCE_WITHIN:.0f}% (median change {100 * c['change'].median():+.1f}%)")
+            return f"no (point, mode) measured ok in both runs {above}"
+        beyond = int(beyond_limit(c["change"]).sum())
+        return (f"{reproduced_within(self.within)} over {len(c)} (point, mode) pairs {above}; "
+                f"{beyond} beyond {100 * REPRODUCE_WITHIN:.0f}% "
+                f"(median change {100 * c['change'].median():+.1f}%)")
 
 
-def compare_runs(a: str | Path, b: str | Path, min_time_s: float = 1e-3) -> Comparison:
-    """Match the sweep rows of two folders by (point, mode); change = time_b / time_a - 1."""
+def compare_runs(a: str | Path, b: str | Path,
+                 min_time_s: float = STEADY_ABOVE_S) -> Comparison:
+    """Match the ok sweep rows of two folders by key; change = time_b / time_a - 1."""
     keys = list(KEY_COLUMNS)
     frames = []
     for name, folder in (("a", a), ("b", b)):
         rows = read_results(folder)
-        rows = rows[(rows["role"] == "sweep") & (rows["status"] == "ok")]
+        rows = rows[(rows["role"] == Role.SWEEP) & (rows["status"] == Status.OK)]
         times = rows[[*keys, "time_median_s"]]
         frames.append(times.rename(columns={"time_median_s": f"time_{name}"}))
     pairs = frames[0].merge(frames[1], on=keys, how="inner")
-    pairs["change"] = pairs["time_b"] / pairs["time_a"] - 1
+    pairs["change"] = relative_change(pairs["time_a"], pairs["time_b"])
     return Comparison(pairs.sort_values("change", key=abs, ascending=False), min_time_s)

@@ -16,7 +16,8 @@ import torch.nn.functional as F
 
 from jacbench.model.mlp import MLP
 from jacbench.modes.handwritten import forward_jacobian, primal_activations, reverse_jacobian
-from jacbench.theory.chain_plan import LINEAR, MATMUL, SCALE, chain_plan
+from jacbench.theory.chain_plan import chain_plan
+from jacbench.theory.chain_program import LINEAR, MATMUL, SCALE
 
 __all__ = ["chain_jacobian"]
 

@@ -1,8 +1,8 @@
 """The theory: exact multiply-add, byte and memory counts of each Jacobian mode.
 
-Notation as in ``jacbench.model.mlp``: L hidden layers of width K, input D, output P, N = batch inputs.
-The weights hold ``W = K·D + (L-1)·K² + P·K`` numbers; one primal pass through all of them costs W
-multiply-adds per input.
+Notation as in ``jacbench.model.mlp``: L hidden layers of width K, input D, output P, N = batch
+inputs. The weights hold ``W = K·D + (L-1)·K² + P·K`` numbers; one primal pass through all of
+them costs W multiply-adds per input.
 
 Each formula counts what the implementation in ``jacbench.modes`` really does, so that
 ``2 * matmul_macs`` equals the FLOPs that ``torch.utils.flop_counter.FlopCounterMode`` counts while
@@ -140,7 +140,7 @@ def _library_forward(mode: str, L: int, D: int, K: int, P: int, N: int, b: int) 
 
 
 def _chain(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
-    """``modes.chain.chain_jacobian``: the chain multiplied in its cheapest bracketing (matrix-chain DP).
+    """``modes.chain.chain_jacobian``: the chain in its cheapest bracketing (matrix-chain DP).
 
     A pure forward or reverse plan runs that mode, so it costs exactly that mode. Otherwise the
     products and scalings are ``chain_plan.chain_cost`` (primal K·D + (L-1)·K², then the plan's

@@ -10,11 +10,11 @@ from importlib import resources
 
 import pytest
 
-from jacbench.modes import modes as available_modes
+from jacbench.modes.catalog import mode_names as available_modes
+from jacbench.results.point import AXES, Point
+from jacbench.run.settings import Settings
 from jacbench.run.spec import (
-    AXES,
     DEFAULT_AXES,
-    Point,
     SpecError,
     build_spec,
     load_config,
@@ -185,7 +185,7 @@ def test_a_users_config_file_of_the_preset_form(tmp_path):
 
 
 def test_presets_are_the_same_form_as_config_files(tmp_path):
-    text = (resources.files("jacbench") / "presets" / "quick.toml").read_text()
+    text = (resources.files("jacbench.run") / "presets" / "quick.toml").read_text()
     (tmp_path / "copy.toml").write_text(text)
     assert build_spec(load_config(tmp_path / "copy.toml")) == build_spec(load_preset("quick"))
 
@@ -241,6 +241,7 @@ BAD_CONFIGS = {
     "max_call_time zero": ({"max_call_time": 0}, None, "max_call_time"),
     "rounds zero": ({"rounds": 0}, None, "rounds"),
     "rounds bool": ({"rounds": True}, None, "rounds"),
+    "rounds a list": ({"rounds": [2, 7]}, None, "rounds"),
     "seed negative": ({"seed": -1}, None, "seed"),
     "seed bool": ({"seed": False}, None, "seed"),
     "bias string": ({"bias": "yes"}, None, "bias"),
@@ -312,3 +313,13 @@ def test_health_settings_out_of_range_are_refused(key, value):
 def test_health_settings_reach_the_spec():
     settings = build_spec({"probe_threshold": 0.9, "max_retries": 0, "retry_wait": 0}).settings
     assert (settings.probe_threshold, settings.max_retries, settings.retry_wait) == (0.9, 0, 0.0)
+
+
+def test_what_is_not_given_takes_the_settings_defaults():
+    """Settings' fields are the one home of the defaults: an empty config gets exactly them."""
+    assert build_spec({}).settings == Settings()
+
+
+def test_the_presets_name_only_known_settings():
+    for name in preset_names():
+        build_spec(load_preset(name))  # raises on an unknown key

@@ -11,14 +11,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from factories import result_row as make_row
 
-from jacbench import storage
+from jacbench.results import storage
+from jacbench.results.schema import COLUMN_NAMES, KEY_COLUMNS, SCHEMA, SCHEMA_VERSION
 from jacbench.results.storage import (
-    COLUMN_NAMES,
-    KEY_COLUMNS,
     RESULTS_FILE,
-    SCHEMA,
-    SCHEMA_VERSION,
     ResultsError,
     append_rows,
     check_writable,
@@ -27,23 +25,6 @@ from jacbench.results.storage import (
     to_table,
     write_results,
 )
-
-
-def make_row(**values) -> dict:
-    """A plausible stored row; keyword arguments replace or add columns."""
-    row = {
-        "role": "sweep", "mode": "forward", "L": 1, "D": 2, "K": 3, "P": 4, "batch": 1,
-        "dtype": "float32", "device": "cpu", "activation": "tanh", "bias": False, "seed": 0,
-        "status": "ok", "reason": "", "rel_error": 1e-7, "time_median_s": 2e-5,
-        "time_iqr_s": 1e-6, "repeats": 3, "number_per_run": 100,
-        "raw_times_s": [1.9e-5, 2e-5, 2.1e-5], "round_medians_s": [2e-5], "rounds": 1,
-        "noisy": False, "min_run_time_s": 0.01, "macs": 1234, "flops": 2468,
-        "schema_version": SCHEMA_VERSION, "jacbench_version": "0.1.0", "torch_version": "2.x",
-        "cuda_version": "", "device_name": "cpu", "cpu_model": "A CPU", "num_threads": 2,
-        "host": "here", "run_id": "run1", "started_at": "2024-01-01T00:00:00+00:00",
-    }
-    row.update(values)
-    return row
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
@@ -86,7 +67,7 @@ def test_rows_with_unknown_columns_are_refused():
 
 def test_round_trip_keeps_every_value_list_and_null(tmp_path):
     rows = [
-        make_row(),
+        make_row(raw_times_s=[1.9e-5, 2e-5, 2.1e-5]),
         make_row(mode="reverse", status="mismatch", reason="relative error 1e-1 > 1e-4",
                  rel_error=0.1, time_median_s=None, time_iqr_s=None, repeats=None,
                  number_per_run=None, raw_times_s=None, round_medians_s=None, noisy=None),
@@ -135,11 +116,11 @@ def test_append_replaces_sweep_rows_with_the_same_key(tmp_path):
     ])
     assert len(first) == 2
     merged = append_rows(tmp_path, read_results(tmp_path),
-                         [make_row(time_median_s=5e-5, run_id="run2"), make_row(D=9)])
+                         [make_row(time_median_s=5e-5, run_id="run2"), make_row(D=2)])
     stored = read_results(tmp_path)
     assert len(stored) == len(merged) == 3
     assert len(set(map(tuple, stored[list(KEY_COLUMNS)].itertuples(index=False)))) == 3
-    forward = stored[(stored["mode"] == "forward") & (stored["D"] == 2)].iloc[0]
+    forward = stored[(stored["mode"] == "forward") & (stored["D"] == 9)].iloc[0]
     assert (forward["status"], forward["time_median_s"], forward["run_id"]) == ("ok", 5e-5, "run2")
 
 
@@ -268,3 +249,25 @@ def test_check_writable_refuses_a_folder_that_cannot_be_made(tmp_path):
         check_writable(afile / "sub")
     assert "\n" not in str(info.value)
     assert afile.read_text() == "keep me"
+
+
+def test_a_version_1_table_is_upgraded_on_read(tmp_path):
+    """Version 1 called the unhealthy status 'noisy'; reading upgrades it, nothing else moves."""
+    rows = [make_row(schema_version=1, status="noisy", reason="slow machine"),
+            make_row(schema_version=1, mode="reverse")]
+    write_results(tmp_path, to_table(rows).to_pandas())
+    back = read_results(tmp_path)
+    assert list(back["status"]) == ["unhealthy", "ok"]
+    assert set(back["schema_version"]) == {SCHEMA_VERSION}
+    assert list(back["reason"]) == ["slow machine", ""]
+
+
+def test_the_committed_results_still_load():
+    """Every results folder committed under results/ reads in the current schema."""
+    from pathlib import Path
+
+    folders = [p.parent for p in Path(__file__).parents[2].glob("results/*/results.parquet")]
+    assert folders, "no committed results found"
+    for folder in folders:
+        frame = read_results(folder)
+        assert len(frame) and set(frame["schema_version"]) == {SCHEMA_VERSION}

@@ -1,0 +1,98 @@
+"""Forward against reverse: the time ratio of two modes against D/P, and where it crosses 1.
+
+The cost model says forward and reverse cost the same at D = P. Per group at fixed L, K, batch
+and context, the measured ratio is taken within each interleaved round (so a slow spell slows
+both), points with the same D/P are merged by their geometric mean, and the crossings of 1 are
+found by log-log interpolation, for the measurement and for the model at the same points.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jacbench.analysis.cost_lookup import theory_flops
+from jacbench.analysis.table import Fixed, group_by
+from jacbench.results.point import CONTEXT
+
+
+def crossings(x: Iterable[float], ratio: Iterable[float]) -> list[float]:
+    """Where a ratio sorted by x crosses 1, each found by linear interpolation in log-log."""
+    lx = np.log(np.asarray(list(x), float))
+    lr = np.log(np.asarray(list(ratio), float))
+    found: list[float] = []
+    for i in range(len(lx)):
+        if lr[i] == 0 and (not found or found[-1] != math.exp(lx[i])):
+            found.append(float(math.exp(lx[i])))
+        if i + 1 < len(lx) and lr[i] * lr[i + 1] < 0:
+            t = lr[i] / (lr[i] - lr[i + 1])
+            found.append(float(math.exp(lx[i] + t * (lx[i + 1] - lx[i]))))
+    return found
+
+
+def round_ratio(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
+    """Median of per-round ratios when both rows kept matching rounds, else ratio of medians."""
+    ra, rb = a.get("round_medians_s"), b.get("round_medians_s")
+    if ra is not None and rb is not None and len(ra) == len(rb) and len(ra) > 0:
+        pairs = np.asarray(ra, float) / np.asarray(rb, float)
+        if np.all(np.isfinite(pairs)) and np.all(pairs > 0):
+            return float(np.median(pairs))
+    return float(a["time_median_s"]) / float(b["time_median_s"])
+
+
+@dataclass(frozen=True)
+class RatioSeries:
+    """t(num)/t(den) against D/P at fixed L, K, batch and context, and where it crosses 1."""
+
+    fixed: Fixed
+    num: str
+    den: str
+    d_over_p: tuple[float, ...]
+    ratio: tuple[float, ...]
+    theory: tuple[float, ...] | None
+    measured_crossings: tuple[float, ...]
+    theory_crossings: tuple[float, ...]
+    points: tuple[tuple[int, int, float], ...]  # (D, P, measured ratio) before averaging
+
+
+def ratio_series(ok: pd.DataFrame, num: str = "forward", den: str = "reverse",
+                 min_points: int = 2) -> list[RatioSeries]:
+    """One series per (L, K, batch, context) where both modes measured ok at ``min_points``
+    or more values of D/P, the series with the most points first."""
+    both = ok[ok["mode"].isin([num, den])]
+    series = [_series(fixed, rows, num, den)
+              for fixed, rows in group_by(both, ("L", "K", "batch", *CONTEXT))]
+    series = [s for s in series if len(s.d_over_p) >= min_points]
+    series.sort(key=lambda s: -len(s.points))
+    return series
+
+
+def _series(fixed: Fixed, rows: pd.DataFrame, num: str, den: str) -> RatioSeries:
+    points: list[tuple[int, int, float]] = []
+    theory: dict[tuple[int, int], float | None] = {}
+    for (D, P), cell in rows.groupby(["D", "P"]):
+        a, b = cell[cell["mode"] == num], cell[cell["mode"] == den]
+        if a.empty or b.empty:
+            continue
+        D, P = int(D), int(P)
+        points.append((D, P, round_ratio(a.iloc[0].to_dict(), b.iloc[0].to_dict())))
+        point = {**dict(fixed), "D": D, "P": P}
+        fn, fd = theory_flops(num, point), theory_flops(den, point)
+        theory[(D, P)] = fn / fd if fn and fd else None
+    x = sorted({D / P for D, P, _ in points})
+    ratio = [_geomean(r for D, P, r in points if v == D / P) for v in x]
+    model: list[float] | None = None
+    if all(v is not None for v in theory.values()):
+        model = [_geomean(theory[(D, P)] for D, P, _ in points if v == D / P) for v in x]
+    return RatioSeries(
+        fixed, num, den, tuple(x), tuple(ratio), tuple(model) if model else None,
+        tuple(crossings(x, ratio)), tuple(crossings(x, model)) if model else (), tuple(points))
+
+
+def _geomean(values: Iterable[float | None]) -> float:
+    return float(np.exp(np.mean(np.log(np.asarray(list(values), float)))))
