@@ -1,8 +1,9 @@
 """Fixtures and settings for the pytest-benchmark suite in this folder.
 
-- ``jacobian_reference``: the float64 reference the sweep checks against (``jacbench.model.reference``:
-  the chain product with act'(h_i) written from the pre-activation h, not from the activation
-  output as the modes do). Every benchmark checks its mode against it once, untimed, before timing.
+- ``jacobian_reference``: the float64 reference the sweep checks against
+  (``jacbench.model.reference``: the chain product with act'(h_i) written from the pre-activation h,
+  not from the activation output as the modes do). Every benchmark checks its mode against it once,
+  untimed, before timing.
 - Suite timing defaults (``SUITE_TIMING``), applied as a ``pytest.mark.benchmark`` marker to each
   benchmark here unless the same setting is given on the command line, in ``PYTEST_ADDOPTS`` or in
   the ini ``addopts``: ``--benchmark-max-time=1`` still means one second per benchmark.

@@ -128,7 +128,9 @@ def shape_id(shape: tuple) -> str:
 
 
 # Agreement with the reference --------------------------------------------------------------------
-def assert_matches_reference(J: torch.Tensor, net: jacbench.MLP, x: torch.Tensor, what: str) -> None:
+def assert_matches_reference(
+    J: torch.Tensor, net: jacbench.MLP, x: torch.Tensor, what: str
+) -> None:
     """J is within the sweep's tolerance for the model's dtype of the float64 reference at (net, x),
     which is computed from the very same (possibly float32) weights and input."""
     err = relative_error(J, reference_jacobian(net, x))

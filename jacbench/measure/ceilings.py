@@ -6,7 +6,7 @@ budget, so a noisy moment lowers them less. ``jacbench.theory.floors`` turns the
 >>> import torch, jacbench
 >>> from jacbench.theory.floors import floor_seconds
 >>> c = measure_ceilings("cpu", torch.float32, budget_s=0.2)
->>> floor_seconds(jacbench.theory.cost("reverse", L=3, D=64, K=64, P=64), c) > 0
+>>> floor_seconds(jacbench.cost("reverse", L=3, D=64, K=64, P=64), c) > 0
 True
 """
 

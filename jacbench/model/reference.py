@@ -44,6 +44,6 @@ def reference_jacobian(net: MLP, x: torch.Tensor) -> torch.Tensor:
 
 def relative_error(J: torch.Tensor, reference: torch.Tensor) -> float:
     """||J - ref||_F / ||ref||_F in float64 (absolute error when the reference is zero)."""
-    diff = torch.linalg.norm((J.to(torch.float64) - reference).reshape(-1))
+    diff = torch.linalg.norm((J.detach().to(torch.float64) - reference).reshape(-1))
     scale = torch.linalg.norm(reference.reshape(-1))
     return float(diff / scale) if scale > 0 else float(diff)

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from jacbench.analysis.table import load_results, ok_sweep
-from jacbench.render import sections_run as run
-from jacbench.render import sections_theory as theory
+from jacbench.render import sections_run as run_sections
+from jacbench.render import sections_theory as theory_sections
 from jacbench.render.plots import CAPTIONS, PlotResult, make_plots
 from jacbench.results.point import AXES
 
@@ -67,17 +67,17 @@ def render_report(frame: pd.DataFrame, results_dir: Path, plots: PlotResult) -> 
 
     parts = [
         f"# jacbench report: {results_dir.resolve().name}", "",
-        run.overview(frame),
-        *run.environment(frame),
-        *run.drift(frame),
-        *run.health(frame),
-        *theory.medians(frame),
-        *theory.slopes(ok), *embed("scaling"),
-        *theory.crossover(ok), *embed("crossover"),
-        *theory.regions(ok), *embed("regions"),
-        *theory.efficiency(ok), *embed("efficiency"),
-        *theory.memory(ok),
-        *theory.not_ok(frame),
+        run_sections.overview(frame),
+        *run_sections.environment(frame),
+        *run_sections.drift(frame),
+        *run_sections.health(frame),
+        *theory_sections.medians(frame),
+        *theory_sections.slopes(ok), *embed("scaling"),
+        *theory_sections.crossover(ok), *embed("crossover"),
+        *theory_sections.regions(ok), *embed("regions"),
+        *theory_sections.efficiency(ok), *embed("efficiency"),
+        *theory_sections.memory(ok),
+        *theory_sections.not_ok(frame),
     ]
     rest = [name for name in links if name not in used]
     if rest:

@@ -6,7 +6,7 @@ them costs W multiply-adds per input.
 
 Each formula counts what the implementation in ``jacbench.modes`` really does, so that
 ``2 * matmul_macs`` equals the FLOPs that ``torch.utils.flop_counter.FlopCounterMode`` counts while
-the mode runs (tests/test_cost.py checks this for every mode and several shapes, counting
+the mode runs (tests/theory/test_cost.py checks this for every mode and several shapes, counting
 ``aten.mv`` as well, which FlopCounterMode leaves out).
 
 ``elementwise_macs`` counts one multiply per element of a tangent or adjoint scaled by act'(h). It
@@ -25,7 +25,7 @@ hold up to about three times the tangent/adjoint term for a moment (the input, s
 output of one product), so measured peaks sit between 1x and 3x of that term.
 
 >>> import jacbench
->>> c = jacbench.theory.cost("reverse", L=3, D=2, K=5, P=4)
+>>> c = jacbench.cost("reverse", L=3, D=2, K=5, P=4)
 >>> c.matmul_macs  # primal 2·5 + 2·5² = 60; adjoints 2·5²·4 + 4·5·2 = 240
 300
 """

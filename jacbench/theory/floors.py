@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from jacbench.theory.cost import Cost
 
-__all__ = ["Ceilings", "floor_seconds"]
+__all__ = ["Ceilings", "bound_by", "floor_seconds"]
 
 
 @dataclass(frozen=True)

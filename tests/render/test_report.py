@@ -103,7 +103,7 @@ def test_noisy_ok_rows_are_listed_noisiest_first(tmp_path: Path) -> None:
     assert "IQR above 10% of the median: 2." in health
     assert "(IQR / median > 10%; 2 of 2):" in health
     listed = [line for line in health.splitlines() if line.startswith("| forward |")]
-    assert ["D=32" in listed[0], "D=8" in listed[1], len(listed)] == [True, True, 2]
+    assert len(listed) == 2 and "D=32" in listed[0] and "D=8" in listed[1]
 
 
 def test_given_plots_are_embedded_as_given(tmp_path: Path) -> None:

@@ -1,34 +1,16 @@
-"""The cost model against hand counts and against the FLOPs torch counts while each mode runs."""
+"""The cost model against hand counts, and against the work torch counts while each mode runs:
+the FLOPs of its matrix products and the elements its fused act'(h) kernels scale."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
-import torch
-from torch.utils.flop_counter import FlopCounterMode
+from cases import ACTIVATION_NAMES, Case, counted, shape_id
 
 import jacbench
-from jacbench import Cost, cost
-from jacbench.modes.registry import MODES, modes
-
-
-def _mv_flop(a_shape, b_shape, *args, out_shape=None, **kwargs) -> int:
-    """FlopCounterMode leaves aten.mv out; the baselines use it for a single (D,) input."""
-    return 2 * a_shape[0] * a_shape[1]
-
-
-def counted_macs(mode: str, L: int, D: int, K: int, P: int, batch: int | None) -> int:
-    """Matrix-product multiply-adds torch counts while ``mode`` runs (batch None: one (D,) x)."""
-    net = jacbench.MLP.random(L=L, D=D, K=K, P=P, seed=1, dtype=torch.float64)
-    shape = (D,) if batch is None else (batch, D)
-    x = torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
-    counter = FlopCounterMode(display=False, custom_mapping={torch.ops.aten.mv: _mv_flop})
-    with counter:
-        J = jacbench.jacobian(net, x, mode)
-    assert J.shape == (*shape[:-1], P, D)
-    flops = counter.get_total_flops()
-    assert flops % 2 == 0
-    return flops // 2
-
+from jacbench.modes.registry import MODES
+from jacbench.theory.cost import Cost, cost
 
 # Hand counts at L=3, D=2, K=5, P=4. W = K·D + (L-1)·K² + P·K = 10 + 50 + 20 = 80 weights.
 # (mode, batch) -> (matmul_macs, elementwise_macs)
@@ -84,22 +66,45 @@ def test_bytes_and_peak_match_hand_counts() -> None:
     assert loop.bytes_moved == jr.bytes_moved + 4 * (4 - 1) * 15
 
 
-SHAPES = [  # (L, D, K, P, batch); batch None is a single (D,) input
+#: (L, D, K, P, N): forward, reverse and mixed chain plans, every axis down to 1, single inputs
+#: (N None) and batches.
+COUNT_SHAPES = [
+    (1, 1, 1, 1, None),
     (1, 3, 4, 2, None),
     (1, 3, 4, 2, 2),
     (3, 2, 5, 4, None),
     (3, 2, 5, 4, 3),
     (2, 6, 3, 5, 2),
     (4, 1, 2, 7, 1),
-    (1, 1, 1, 1, None),
+    (3, 1, 4, 5, None),
+    (3, 5, 4, 1, 3),
+    (3, 10, 2, 12, None),
+    (3, 10, 2, 12, 3),
+    (4, 12, 2, 10, 2),
+    (6, 32, 8, 32, 1),
+    (2, 3, 8, 3, 4),
+]
+#: Each shape with the next activation and bias in turn, so every pair of them is counted.
+COUNT_CASES = [
+    Case(*shape, activation, bias)
+    for shape, (activation, bias) in zip(
+        COUNT_SHAPES, itertools.cycle(itertools.product(ACTIVATION_NAMES, (False, True)))
+    )
 ]
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "L{}-D{}-K{}-P{}-N{}".format(*s))
-@pytest.mark.parametrize("mode", modes())
-def test_matmul_macs_equal_flop_counter(mode: str, shape: tuple) -> None:
-    L, D, K, P, batch = shape
-    assert 2 * cost(mode, L, D, K, P, batch or 1).matmul_macs == 2 * counted_macs(mode, *shape)
+def _case_id(case: Case) -> str:
+    shape = (case.L, case.D, case.K, case.P, case.N)
+    return f"{shape_id(shape)}-{case.activation}-{'bias' if case.bias else 'nobias'}"
+
+
+@pytest.mark.parametrize("case", COUNT_CASES, ids=_case_id)
+@pytest.mark.parametrize("mode", jacbench.modes())
+def test_cost_is_the_work_torch_counts(mode: str, case: Case) -> None:
+    net, x = case.build()
+    c = cost(mode, case.L, case.D, case.K, case.P, case.N or 1)
+    work = counted(lambda net, x: jacbench.jacobian(net, x, mode), net, x)
+    assert work == (c.matmul_macs, c.elementwise_macs)
 
 
 def test_every_registered_mode_has_a_cost_model() -> None:
