@@ -105,7 +105,7 @@ def render(frame: pd.DataFrame) -> str:
              f"{env['num_threads']} threads, host {env['host']}, git {env['git_commit'] or '-'}",
              f"- ceilings: {env['peak_flops'] / 1e9:.0f} GFLOP/s matmul, "
              f"{env['peak_bandwidth'] / 1e9:.0f} GB/s memory",
-             f"- timing: {env['rounds']} interleaved rounds of {env['min_run_time_s']:g} s per "
+             f"- timing: {int(env['rounds'])} interleaved rounds of {env['min_run_time_s']:g} s per "
              "mode; speed-ups are medians of within-round ratios", ""]
     for _, rows in sweep.groupby(["L", "D", "K", "P", "batch"], sort=False):
         lines += config_section(rows)

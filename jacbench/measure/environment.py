@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import platform
 import socket
 import subprocess
@@ -45,6 +46,14 @@ def git_commit() -> str:
     return commit + ("+dirty" if dirty else "")
 
 
+def package_version(name: str) -> str:
+    """An installed package's version without importing it ('' when it is not installed)."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -61,6 +70,7 @@ def run_environment() -> dict[str, object]:
         "jacbench_version": jacbench.__version__,
         "torch_version": torch.__version__,
         "cuda_version": torch.version.cuda or "",
+        "jax_version": package_version("jax"),
         "cpu_model": cpu_model(),
         "num_threads": torch.get_num_threads(),
         "host": socket.gethostname(),

@@ -44,6 +44,8 @@ class Outcome:
     rel_error: float | None = None
     call_s: float | None = None  # the untimed check call's duration
     measured_peak_bytes: int | None = None
+    compile_s: float | None = None  # one-off cost of the first call beyond a steady one
+    mode_threads: int | None = None  # CPU threads the mode's framework ran with
 
     def __post_init__(self) -> None:
         if self.status not in Status.ALL:
@@ -61,6 +63,8 @@ class Theory:
     peak_flops: float | None = None
     peak_bandwidth: float | None = None
     floor_s: float | None = None  # max(flops / peak_flops, bytes_moved / peak_bandwidth)
+    predicted_s: float | None = None  # the calibrated time model's prediction
+    predicted_bound: str | None = None  # its dominant term, in words
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class Record:
             "role": self.role, "mode": self.mode, **self.point.key(),
             "status": outcome.status, "reason": outcome.reason, "rel_error": outcome.rel_error,
             "measured_peak_bytes": outcome.measured_peak_bytes,
+            "compile_s": outcome.compile_s, "mode_threads": outcome.mode_threads,
             **dataclasses.asdict(self.theory),
             "min_run_time_s": self.min_run_time_s, "measured_at": self.measured_at,
             **self.readings, **self.environment, "schema_version": SCHEMA_VERSION,

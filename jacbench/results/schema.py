@@ -7,6 +7,9 @@ Schema history (bump SCHEMA_VERSION, add a line, and teach ``storage.upgrade`` t
     1  first version.
     2  status 'noisy' (never measured on a healthy machine) renamed 'unhealthy', so that 'noisy'
        means one thing: the column flagging IQR / median above NOISE_THRESHOLD.
+    3  status 'unavailable' (a mode whose framework or backend this install lacks); columns
+       compile_s and mode_threads (compiled peers), predicted_s and predicted_bound (the time
+       model), shard and shards (sharded runs), jax_version. Older tables read them as null.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import pyarrow as pa
 
 from jacbench.results.point import POINT_FIELDS
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Role:
@@ -36,7 +39,8 @@ class Status:
     OOM = "oom"
     ERROR = "error"
     UNHEALTHY = "unhealthy"  # timed, but the speed probe never recovered: the machine was slow
-    ALL = (OK, MISMATCH, SKIPPED, OOM, ERROR, UNHEALTHY)
+    UNAVAILABLE = "unavailable"  # the mode's framework or backend is missing from this install
+    ALL = (OK, MISMATCH, SKIPPED, OOM, ERROR, UNHEALTHY, UNAVAILABLE)
     TIMED = (OK, UNHEALTHY)
     #: After these a (point, mode) is done and is not measured again on resume.
     DONE = frozenset({OK, MISMATCH, SKIPPED})
@@ -89,6 +93,9 @@ COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("rounds", _i64, "interleaved rounds"),
     ("noisy", _bool, f"IQR / median > {NOISE_THRESHOLD:g}"),
     ("min_run_time_s", _f64, "timing budget per measurement, seconds"),
+    ("compile_s", _f64, "one-off cost of the first call beyond a steady one (tracing, compiling,"
+     " loading), seconds; never inside the median"),
+    ("mode_threads", _i64, "CPU threads the mode's framework ran with (torch's or XLA's)"),
     # theory and ceilings
     ("macs", _i64, "multiply-adds of the mode by the cost model"),
     ("flops", _i64, "2 x macs"),
@@ -99,6 +106,8 @@ COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("peak_bandwidth", _f64, "measured memory bandwidth of the device, bytes/s"),
     ("floor_s", _f64, "max(flops / peak_flops, bytes_moved / peak_bandwidth)"),
     ("efficiency", _f64, "floor_s / time_median_s"),
+    ("predicted_s", _f64, "time predicted by the calibrated time model, seconds"),
+    ("predicted_bound", _str, "the term that dominates the prediction, in words"),
     # machine health at the point
     ("probe_before_gflops", _f64, "speed probe before the point, GFLOP/s"),
     ("probe_after_gflops", _f64, "speed probe after the point, GFLOP/s"),
@@ -121,9 +130,18 @@ COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("platform", _str, "OS and architecture"),
     ("python_version", _str, "Python version"),
     ("git_commit", _str, "jacbench git commit, where known"),
+    ("jax_version", _str, "JAX version ('' where JAX is not installed)"),
     ("run_id", _str, "identifier of the sweep run that wrote the row"),
+    ("shard", _i64, "index of the shard of a sharded run that measured the row (0-based)"),
+    ("shards", _i64, "number of shards of the run (1 when not sharded)"),
     ("started_at", _str, "UTC time the run started (ISO 8601)"),
 )
+
+#: Columns each schema version added: a table of an older version reads them as null.
+ADDED_IN: dict[int, tuple[str, ...]] = {
+    3: ("compile_s", "mode_threads", "predicted_s", "predicted_bound", "jax_version", "shard",
+        "shards"),
+}
 
 SCHEMA = pa.schema([pa.field(name, typ) for name, typ, _ in COLUMNS])
 COLUMN_NAMES: tuple[str, ...] = tuple(SCHEMA.names)

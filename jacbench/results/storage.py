@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jacbench.results.schema import (
+    ADDED_IN,
     COLUMN_NAMES,
     COMPATIBILITY_COLUMNS,
     KEY_COLUMNS,
@@ -72,15 +73,21 @@ def read_results(directory: str | Path) -> pd.DataFrame:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise ResultsError(f"cannot read {path}: not a readable parquet file ({exc})") from None
-    missing = [n for n in COLUMN_NAMES if n not in table.column_names]
+    versions = set(table.column("schema_version").to_pylist()) if (
+        "schema_version" in table.column_names) else set()
+    added_later = {c for v, cols in ADDED_IN.items() if versions and min(versions) < v
+                   for c in cols}
+    missing = [n for n in COLUMN_NAMES if n not in table.column_names and n not in added_later]
     if missing:
         raise ResultsError(f"{path} lacks columns {missing}; was it written by another tool?")
-    versions = set(table.column("schema_version").to_pylist())
     if not versions <= set(UPGRADES) | {SCHEMA_VERSION}:
         raise ResultsError(
             f"{path} has schema version(s) {sorted(versions)}, this jacbench reads "
             f"{sorted({*UPGRADES, SCHEMA_VERSION})}"
         )
+    for name in added_later - set(table.column_names):
+        column = SCHEMA.field(name)
+        table = table.append_column(column, pa.nulls(len(table), column.type))
     return upgrade(table.select(list(COLUMN_NAMES)).to_pandas())
 
 
@@ -92,8 +99,15 @@ def _from_version_1(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _from_version_2(frame: pd.DataFrame) -> pd.DataFrame:
+    """Version 3 only added columns (read as null); a table of one run is one unsharded shard."""
+    old = frame["schema_version"] == 2
+    frame.loc[old, "schema_version"] = 3
+    return frame
+
+
 #: How a table of an older schema version becomes the current one, a step at a time.
-UPGRADES = {1: _from_version_1}
+UPGRADES = {1: _from_version_1, 2: _from_version_2}
 
 
 def upgrade(frame: pd.DataFrame) -> pd.DataFrame:

@@ -120,7 +120,7 @@ def run_sweep(
 
     check_writable(out)
     existing = read_results(out)
-    environment = run_environment()
+    environment = {**run_environment(), "shard": 0, "shards": 1}
     check_compatible(existing, environment, append)
     steps, points_left = _steps(spec, _done_keys(existing, environment))
     if not steps:
