@@ -15,9 +15,33 @@ import torch
 from jacbench.model.mlp import MLP
 from jacbench.modes import baselines, catalog, chain, handwritten
 
-__all__ = ["MODES", "Mode", "jacobian", "mode_named", "modes"]
+__all__ = ["MODES", "Mode", "ModeUnavailable", "Prepared", "jacobian", "mode_named", "modes",
+           "prepare"]
 
 JacobianFn = Callable[[MLP, torch.Tensor], torch.Tensor]
+
+
+class ModeUnavailable(Exception):
+    """The mode's framework or backend is missing from this install; the message says which."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One mode made ready to time at one (net, x): what the timer calls, and how to check it.
+
+    ``call()`` does the timed work, one Jacobian, finished on its device (a mode of another
+    framework converts its weights and input once, in ``prepare``, and blocks until its result is
+    ready inside ``call``); ``to_torch`` turns what ``call`` returns into a torch tensor for the
+    check against the reference; ``threads`` is how many CPU threads its framework runs with.
+    """
+
+    call: Callable[[], object]
+    to_torch: Callable[[object], torch.Tensor]
+    threads: int | None = None
+
+
+#: A mode's own preparation, for modes whose timed call is not simply ``fn(net, x)``.
+PrepareFn = Callable[[MLP, torch.Tensor], Prepared]
 
 
 @dataclass(frozen=True)
@@ -26,6 +50,7 @@ class Mode:
 
     info: catalog.ModeInfo
     fn: JacobianFn
+    prepare: PrepareFn | None = None
 
     @property
     def name(self) -> str:
@@ -77,3 +102,27 @@ def jacobian(net: MLP, x: torch.Tensor, mode: str = "reverse") -> torch.Tensor:
         raise ValueError(f"net must be a jacbench.MLP, got {type(net).__name__}")
     net.check_input(x)
     return m.fn(net, x)
+
+
+def _as_tensor(result: object) -> torch.Tensor:
+    assert isinstance(result, torch.Tensor)
+    return result
+
+
+def prepare(net: MLP, x: torch.Tensor, mode: str) -> Prepared:
+    """``mode`` made ready to time at (net, x); raises ModeUnavailable where it cannot run here.
+
+    >>> import torch, jacbench
+    >>> net = jacbench.MLP.random(L=2, D=3, K=4, P=2)
+    >>> ready = prepare(net, torch.zeros(3), "reverse")
+    >>> ready.to_torch(ready.call()).shape
+    torch.Size([2, 3])
+    """
+    m = mode_named(mode)
+    if not isinstance(net, MLP):
+        raise ValueError(f"net must be a jacbench.MLP, got {type(net).__name__}")
+    net.check_input(x)
+    if m.prepare is not None:
+        return m.prepare(net, x)
+    fn = m.fn
+    return Prepared(lambda: fn(net, x), _as_tensor, torch.get_num_threads())

@@ -1,18 +1,21 @@
 """The untimed call that decides whether a mode is timed at a point: right answer, bearable time.
 
-A mode that disagrees with the float64 reference is a mismatch and is not timed; one whose call
-takes longer than the cap (twice: the first call may pay one-off costs) is skipped; one that runs
-out of memory or raises is recorded with its error. None of these ends the sweep.
+A mode that disagrees with the float64 reference is a mismatch and is not timed; one whose warm
+call takes longer than the cap is skipped; one that runs out of memory or raises is recorded with
+its error, one whose framework is missing as unavailable. None of these ends the sweep. The first
+call's extra time over a warm one is the mode's one-off cost (tracing, compiling, allocating),
+kept apart from the timed median.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import torch
 
 from jacbench.model.reference import TOLERANCE, relative_error
-from jacbench.modes.registry import jacobian
+from jacbench.modes.registry import ModeUnavailable, Prepared, prepare
 from jacbench.results.point import Point
 from jacbench.results.record import Outcome
 from jacbench.results.schema import Status
@@ -47,38 +50,50 @@ def failure(exc: BaseException, device: str, during: str = "") -> Outcome:
     return Outcome(status, during + first_line(exc))
 
 
-def _timed_call(case: Case, mode: str, device: str) -> tuple[torch.Tensor, float]:
+def _timed_call(ready: Prepared, device: str) -> tuple[object, float]:
     synchronize(device)
     start = time.perf_counter()
-    J = jacobian(case.net, case.x, mode)
+    result = ready.call()
     synchronize(device)
-    return J, time.perf_counter() - start
+    return result, time.perf_counter() - start
 
 
-def check_mode(case: Case, point: Point, mode: str, max_call_time: float) -> Outcome:
-    """One untimed call: check against the reference and against the per-call time cap."""
+def check_mode(case: Case, point: Point, mode: str, max_call_time: float
+               ) -> tuple[Outcome, Prepared | None]:
+    """Two untimed calls: the first checked against the reference, the second (warm) against
+    the per-call time cap; the first's extra time is the mode's one-off cost (``compile_s``).
+    Returns the outcome and, when it is ok, the prepared mode to time."""
     device = point.device
     cuda = torch.device(device) if device.startswith("cuda") else None
     try:
+        ready = prepare(case.net, case.x, mode)
         if cuda is not None:
             torch.cuda.reset_peak_memory_stats(cuda)
             base = torch.cuda.memory_allocated(cuda)
-        J, call_s = _timed_call(case, mode, device)
+        result, first_s = _timed_call(ready, device)
         peak = None if cuda is None else torch.cuda.max_memory_allocated(cuda) - base
+        J = ready.to_torch(result)
+        del result
+        found = Outcome(Status.OK, "", None, first_s, peak, mode_threads=ready.threads)
         if J.shape != case.reference.shape:
-            return Outcome(Status.MISMATCH, f"shape {tuple(J.shape)}, expected "
-                           f"{tuple(case.reference.shape)}", None, call_s, peak)
+            return replace(found, status=Status.MISMATCH, reason=f"shape {tuple(J.shape)}, "
+                           f"expected {tuple(case.reference.shape)}"), None
         err = relative_error(J, case.reference)
         del J
+        found = replace(found, rel_error=err)
         tol = TOLERANCE[point.dtype]
         if not err <= tol:
-            return Outcome(Status.MISMATCH, f"relative error {err:.2e} > {tol:.0e}", err,
-                           call_s, peak)
-        if call_s > max_call_time:  # the first call may pay one-off costs: confirm
-            call_s = min(call_s, _timed_call(case, mode, device)[1])
+            return replace(found, status=Status.MISMATCH,
+                           reason=f"relative error {err:.2e} > {tol:.0e}"), None
+        call_s = first_s if first_s > max_call_time else _timed_call(ready, device)[1]
+        if first_s > max_call_time:  # the first call may pay one-off costs: confirm
+            call_s = min(first_s, _timed_call(ready, device)[1])
+        found = replace(found, call_s=call_s, compile_s=max(0.0, first_s - call_s))
         if call_s > max_call_time:
-            return Outcome(Status.SKIPPED, f"one call takes {call_s:.2f} s > --max-call-time "
-                           f"{max_call_time:g} s", err, call_s, peak)
+            return replace(found, status=Status.SKIPPED, reason=f"one call takes {call_s:.2f} s "
+                           f"> --max-call-time {max_call_time:g} s"), None
+    except ModeUnavailable as exc:
+        return Outcome(Status.UNAVAILABLE, str(exc)), None
     except Exception as exc:  # a mode's failure is a result, not a crash of the sweep
-        return failure(exc, device)
-    return Outcome(Status.OK, "", err, call_s, peak)
+        return failure(exc, device), None
+    return found, ready

@@ -17,11 +17,10 @@ from jacbench.measure.environment import now_iso
 from jacbench.measure.probe import Probed, measure_with_probes
 from jacbench.measure.stats import RoundRobinTiming
 from jacbench.measure.timing import default_clock, time_round_robin
-from jacbench.modes.registry import jacobian
 from jacbench.results.point import Point
 from jacbench.results.record import Outcome, Probes, Record, Theory
 from jacbench.results.schema import DTYPE_BYTES, Role, Status
-from jacbench.run.case import Case, build_case
+from jacbench.run.case import build_case
 from jacbench.run.check import check_mode, failure
 from jacbench.run.instruments import Instruments, Yardsticks
 from jacbench.run.settings import Settings
@@ -70,11 +69,12 @@ class PointRunner:
         except Exception as exc:  # the model or the reference did not fit: every mode fails
             lost = failure(exc, point.device, "building the point: ")
             return [self._record(point, m, role, readings, lost) for m in modes]
-        checked = {}
+        checked, timeable = {}, {}
         for m in modes:
             self._progress(f"{point.label()} check {m}")
-            checked[m] = check_mode(case, point, m, self.settings.max_call_time)
-        timeable = {m: self._closure(case, m) for m in modes if checked[m].status == Status.OK}
+            checked[m], ready = check_mode(case, point, m, self.settings.max_call_time)
+            if ready is not None:
+                timeable[m] = ready.call
         probed = self._time_with_probes(point, timeable) if timeable else None
         del case
         if point.device.startswith("cuda"):
@@ -84,11 +84,6 @@ class PointRunner:
     def _progress(self, text: str) -> None:
         if self.on_progress is not None:
             self.on_progress(text)
-
-    @staticmethod
-    def _closure(case: Case, mode: str) -> Callable[[], object]:
-        net, x = case.net, case.x
-        return lambda: jacobian(net, x, mode)
 
     def _time_with_probes(self, point: Point, fns: dict[str, Callable[[], object]]
                           ) -> Probed[Timed]:
