@@ -22,12 +22,12 @@ from pathlib import Path
 import pandas as pd
 
 from jacbench.analysis.crossover import round_ratio
-from jacbench.modes.catalog import CATALOG, HAND_WRITTEN, LIBRARY, mode_order
+from jacbench.modes.catalog import CATALOG, COMPILED_PEER, HAND_WRITTEN, LIBRARY, mode_order
 from jacbench.render.format import fmt_percent, fmt_time
 from jacbench.render.markdown import table
+from jacbench.results.folder import read_results
 from jacbench.results.point import point_label
 from jacbench.results.schema import Role, Status
-from jacbench.results.storage import read_results
 from jacbench.run.spec import SweepSpec, build_spec
 from jacbench.run.sweep import run_sweep
 
@@ -85,7 +85,8 @@ def config_section(rows: pd.DataFrame) -> list[str]:
 
 
 def summary(frame: pd.DataFrame) -> list[str]:
-    """Per config: the best hand-written mode against the best library baseline."""
+    """Per config: the best hand-written mode against the best library baseline, and against
+    the best compiled peer (JAX) where one ran (its time over the hand-written mode's)."""
     lines = ["## Best hand-written against best library", ""]
     for _, rows in frame.groupby(["L", "D", "K", "P", "batch"], sort=False):
         hand, library = _best(rows, HAND_WRITTEN), _best(rows, LIBRARY)
@@ -94,6 +95,10 @@ def summary(frame: pd.DataFrame) -> list[str]:
             continue
         lines.append(f"- {point_label(hand)}: {hand['mode']} {fmt_time(hand['time_median_s'])}, "
                      f"{round_ratio(library, hand):.2f}x faster than {library['mode']}")
+        peer = _best(rows, COMPILED_PEER)
+        if peer is not None:  # above 1: the hand-written mode is faster than JAX's best
+            lines[-1] += (f"; {peer['mode']} {fmt_time(peer['time_median_s'])}: "
+                          f"{round_ratio(peer, hand):.2f}x")
     return [*lines, ""]
 
 
@@ -105,8 +110,9 @@ def render(frame: pd.DataFrame) -> str:
              f"{env['num_threads']} threads, host {env['host']}, git {env['git_commit'] or '-'}",
              f"- ceilings: {env['peak_flops'] / 1e9:.0f} GFLOP/s matmul, "
              f"{env['peak_bandwidth'] / 1e9:.0f} GB/s memory",
-             f"- timing: {int(env['rounds'])} interleaved rounds of {env['min_run_time_s']:g} s per "
-             "mode; speed-ups are medians of within-round ratios", ""]
+             f"- timing: {int(env['rounds'])} interleaved rounds of "
+             f"{env['min_run_time_s']:g} s per mode; speed-ups are medians of within-round "
+             "ratios", ""]
     for _, rows in sweep.groupby(["L", "D", "K", "P", "batch"], sort=False):
         lines += config_section(rows)
     return "\n".join(lines + summary(sweep))

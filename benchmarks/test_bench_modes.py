@@ -4,7 +4,10 @@ Run with ``pytest --benchmark-only`` from the repository root (see benchmarks/RE
 first computes its Jacobian once, untimed, and checks it against the float64 reference (relative
 Frobenius error within ``jacbench.model.reference.TOLERANCE``, the sweep's own); that call's
 duration also decides whether the case is too slow to time (``SLOW_CALL_S``). Then pytest-benchmark
-calibrates and times ``jacbench.jacobian(net, x, mode)``.
+calibrates and times the mode's prepared call (``jacbench.modes.registry.prepare``):
+``jacbench.jacobian(net, x, mode)`` for torch modes; for the JAX modes the jitted call on arrays
+converted once beforehand, then ``block_until_ready()``, as the sweep times them. The
+torch-compiled modes (seconds of compiling per shape) are left to the sweep.
 
 On CUDA the timed function is the call followed by ``torch.cuda.synchronize()``, under the plugin's
 normal calibration, so a round measures finished device work, not kernel launches. Normal
@@ -24,6 +27,8 @@ import torch
 
 import jacbench
 from jacbench.model.reference import TOLERANCE, relative_error
+from jacbench.modes.catalog import CATALOG, COMPILED
+from jacbench.modes.registry import ModeUnavailable, prepare
 from jacbench.theory.cost import cost
 
 # torch.autograd.forward_ad scripts its decompositions on first use; torch 2.13 warns each time.
@@ -72,12 +77,12 @@ DEVICES = (
 )
 
 
-def device_call(fn: Callable[[], torch.Tensor], device: str) -> Callable[[], torch.Tensor]:
+def device_call(fn: Callable[[], object], device: str) -> Callable[[], object]:
     """``fn`` as timed on ``device``: on CUDA it returns only once the device has finished."""
     if not device.startswith("cuda"):
         return fn
 
-    def synchronised() -> torch.Tensor:
+    def synchronised() -> object:
         J = fn()
         torch.cuda.synchronize(device)
         return J
@@ -85,7 +90,7 @@ def device_call(fn: Callable[[], torch.Tensor], device: str) -> Callable[[], tor
     return synchronised
 
 
-def seconds_of(fn: Callable[[], torch.Tensor]) -> tuple[torch.Tensor, float]:
+def seconds_of(fn: Callable[[], object]) -> tuple[object, float]:
     start = time.perf_counter()
     result = fn()
     return result, time.perf_counter() - start
@@ -101,7 +106,7 @@ def flops_of(mode: str, shape: Shape) -> int | None:
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("shape_name", SHAPES)
-@pytest.mark.parametrize("mode", jacbench.modes())
+@pytest.mark.parametrize("mode", [m for m in jacbench.modes() if CATALOG[m].family != COMPILED])
 def test_jacobian(benchmark, jacobian_reference, mode: str, shape_name: str, device: str) -> None:
     shape = SHAPES[shape_name]
     net = jacbench.MLP.random(
@@ -110,10 +115,15 @@ def test_jacobian(benchmark, jacobian_reference, mode: str, shape_name: str, dev
     size = (shape.D,) if shape.batch == 1 else (shape.batch, shape.D)
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(*size, generator=gen, dtype=torch.float64).to(dtype=DTYPE, device=device)
-    call = device_call(lambda: jacbench.jacobian(net, x, mode), device)
+    try:
+        ready = prepare(net, x, mode)
+    except ModeUnavailable as exc:
+        pytest.skip(str(exc))
+    call = device_call(ready.call, device)
 
     # Untimed: check against the float64 reference, and measure one call.
-    J, seconds = seconds_of(call)
+    result, seconds = seconds_of(call)
+    J = ready.to_torch(result)
     J_ref = jacobian_reference(net, x)
     error = relative_error(J, J_ref)
     assert error <= TOLERANCE["float32"], (
@@ -140,7 +150,7 @@ def test_jacobian(benchmark, jacobian_reference, mode: str, shape_name: str, dev
         batch=shape.batch,
         device=device,
         dtype=str(DTYPE).removeprefix("torch."),
-        threads=torch.get_num_threads(),
+        threads=ready.threads,
         error_vs_float64=error,
     )
     flops = flops_of(mode, shape)

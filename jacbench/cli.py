@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import jacbench
+from jacbench.advise import add_advise_parser, cmd_advise
 from jacbench.results.point import AXES
+from jacbench.results.schema import MAX_INT
 from jacbench.run.settings import DEVICES, Settings
 
 EXIT_USAGE = 2
@@ -37,8 +41,8 @@ def _positive_int(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    if not 1 <= value <= MAX_INT:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer below 2**63")
     return value
 
 
@@ -84,12 +88,15 @@ def _add_sweep_parser(commands: argparse._SubParsersAction) -> None:
     add("--preset", metavar="NAME", help="a built-in grid: default, quick, seed")
     add("--config", metavar="FILE.toml", help="a grid in the presets' TOML form")
     add("--out", metavar="DIR", help="results folder (default results/<date>-<host>-<devices>/)")
-    add("--seed", type=int, metavar="N", help="model and input seed")
+    add("--seed", type=int, metavar="N", help="model and input seed (0 to 2**63-1)")
     add("--threads", type=_positive_int, metavar="N",
         help="torch intra-op threads (default: torch's own choice)")
     add("--append", action="store_true",
         help="allow adding to a folder measured on another machine or torch")
-    add("--no-progress", action="store_true", help="no progress bar")
+    add("--yes", action="store_true",
+        help="run a sweep even when it is estimated to take more than two hours")
+    add("--no-progress", action="store_true",
+        help="no progress bar or progress lines (default: a bar on a terminal, lines elsewhere)")
     add("--no-report", action="store_true", help="skip the plots and report written at the end")
 
 
@@ -114,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_sweep_parser(commands)
     _add_folder_parsers(commands)
+    add_advise_parser(commands)
     return parser
 
 
@@ -133,8 +141,8 @@ def _spec(args: argparse.Namespace, devices: tuple[str, ...]):  # -> SweepSpec
 
     if args.preset and args.config:
         raise UserError("give --preset or --config, not both")
-    if args.seed is not None and args.seed < 0:
-        raise UserError(f"--seed must be non-negative, got {args.seed}")
+    if args.seed is not None and not 0 <= args.seed <= MAX_INT:
+        raise UserError(f"--seed must be from 0 to 2**63-1, got {args.seed}")
     axes_given = any(getattr(args, a) for a in AXES)
     if args.config:
         config = specs.load_config(args.config)
@@ -157,16 +165,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     devices = _devices(args.device)
     spec = _spec(args, devices)
+    threads = torch.get_num_threads()
     if args.threads:
+        cores = os.cpu_count() or 1
+        if args.threads > 4 * cores:
+            raise UserError(f"--threads {args.threads} is more than four threads per core on "
+                            f"this {cores}-core machine")
         torch.set_num_threads(args.threads)
-    out = Path(args.out) if args.out else default_out(devices)
+    out = Path(args.out) if args.out else default_out(devices, _run_name(args))
     progress = False if args.no_progress else None
     try:
-        outcome = run_sweep(spec, out, append=args.append, progress=progress)
+        outcome = run_sweep(spec, out, append=args.append, progress=progress, yes=args.yes)
     except KeyboardInterrupt:
         print(f"\ninterrupted: every completed point is saved in {out}; run the same command "
               "to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        torch.set_num_threads(threads)  # main() may be called again in the same process
     print(format_summary(outcome.frame, outcome.run_id))
     print(f"results: {outcome.out} ({outcome.new_rows} new rows, {len(outcome.frame)} in all)")
     if not args.no_report and outcome.new_rows:
@@ -174,9 +189,24 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         try:
             _plots_and_report(outcome.out)
-        except ResultsError as exc:
-            print(f"no report: {exc}", file=sys.stderr)
+        except (ResultsError, OSError) as exc:  # the results are safe; say what is missing
+            print(f"plots and report not written: {_one_line(exc)}", file=sys.stderr)
     return 0
+
+
+def _run_name(args: argparse.Namespace) -> str:
+    """What the default results folder is named after: the preset, the config, or 'custom'."""
+    if args.config:
+        return Path(args.config).stem
+    axes_given = any(getattr(args, a) for a in AXES)
+    return args.preset or ("custom" if axes_given else "default")
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _plots_and_report(folder: Path) -> None:
@@ -219,6 +249,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     result = compare_runs(_existing_folder(args.first), _existing_folder(args.second),
                           args.min_time)
+    if result.pairs.empty:
+        raise UserError(f"no (point, mode) was measured ok in both {args.first} and "
+                        f"{args.second} on the same machine")
     for r in result.considered.head(15).to_dict("records"):
         print(f"{r['mode']:>28}  {point_label(r)}  "
               f"{fmt_time(r['time_a']):>9} -> {fmt_time(r['time_b']):>9}  {r['change']:+.1%}")
@@ -226,7 +259,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report, "compare": cmd_compare}
+COMMANDS = {"sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report, "compare": cmd_compare,
+            "advise": cmd_advise}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -234,6 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from jacbench.run.spec import SpecError
 
     parser = build_parser()
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
         if args.command is None:
@@ -246,3 +281,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         sys.stderr.close()
         return 0
+    except OSError as exc:  # the file system said no: a full disk, a read-only folder, ...
+        print(f"jacbench: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (a scheduler's or a user's kill) ends a sweep as Ctrl-C does: saved, resumable."""
+    raise KeyboardInterrupt

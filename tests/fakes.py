@@ -7,9 +7,9 @@ depend on the machine's mood.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from factories import FAKE_CEILINGS
+from factories import FAKE_CEILINGS, FAKE_MODEL
 
 from jacbench.measure.load import Load
 from jacbench.run.instruments import Instruments
@@ -37,9 +37,13 @@ class FakeMachine:
 
     probe: ScriptedProbe = field(default_factory=lambda: ScriptedProbe(HEALTHY_GFLOPS))
     slept: list[float] = field(default_factory=list)
+    free_bytes: int | None = 1 << 34  # 16 GiB free
 
     @property
     def instruments(self) -> Instruments:
         return Instruments(ceilings=lambda device, dtype: FAKE_CEILINGS,
                            probe=lambda device, dtype: self.probe(device, dtype),
-                           load=lambda device: QUIET, sleep=self.slept.append)
+                           load=lambda device: QUIET, sleep=self.slept.append,
+                           free_memory=lambda device: self.free_bytes,
+                           calibrate=lambda device, dtype: replace(FAKE_MODEL, device=device,
+                                                                    dtype=dtype))

@@ -18,8 +18,10 @@ import torch
 import jacbench
 from jacbench.cli import main
 from jacbench.measure.environment import cpu_model
+from jacbench.results.folder import LEGACY_FILE as RESULTS_FILE
+from jacbench.results.folder import read_results
 from jacbench.results.schema import SCHEMA_VERSION
-from jacbench.results.storage import RESULTS_FILE, read_results, to_table, write_results
+from jacbench.results.storage import to_table, write_file
 
 TINY = ["--L", "1", "--D", "2", "--K", "2", "--P", "2", "--modes", "forward", "reverse",
         "--rounds", "1", "--min-run-time", "0.002", "--device", "cpu", "--no-progress",
@@ -38,7 +40,8 @@ def stored_row(**changes) -> dict:
 
 
 def folder_with_results(folder: Path, **changes) -> Path:
-    write_results(folder, to_table([stored_row(**changes)]).to_pandas())
+    folder.mkdir(parents=True, exist_ok=True)
+    write_file(folder / RESULTS_FILE, to_table([stored_row(**changes)]))
     return folder
 
 
@@ -214,7 +217,7 @@ def test_a_corrupt_results_file_in_out(tmp_path, capsys, no_measuring):
     line = one_line(capsys.readouterr().err)
     assert RESULTS_FILE in line and "cannot read" in line
     assert snapshot(out) == before
-    assert [p.name for p in out.iterdir()] == [RESULTS_FILE]
+    assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == [RESULTS_FILE]
 
 
 def test_results_of_another_schema_version_in_out(tmp_path, capsys, no_measuring):

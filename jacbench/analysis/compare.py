@@ -18,8 +18,14 @@ from jacbench.analysis.stability import (
     relative_change,
     reproduced_within,
 )
-from jacbench.results.schema import KEY_COLUMNS, REPRODUCE_WITHIN, Role, Status
-from jacbench.results.storage import read_results
+from jacbench.results.folder import read_results
+from jacbench.results.schema import (
+    KEY_COLUMNS,
+    MACHINE_COLUMNS,
+    REPRODUCE_WITHIN,
+    Role,
+    Status,
+)
 
 
 @dataclass(frozen=True)
@@ -54,14 +60,20 @@ class Comparison:
 
 def compare_runs(a: str | Path, b: str | Path,
                  min_time_s: float = STEADY_ABOVE_S) -> Comparison:
-    """Match the ok sweep rows of two folders by key; change = time_b / time_a - 1."""
-    keys = list(KEY_COLUMNS)
-    frames = []
+    """Match the ok sweep rows of two folders; change = time_b / time_a - 1.
+
+    Two folders of one machine each are matched by key (that may be two machines: comparing
+    them is the point); a folder holding several machines is matched machine by machine, so no
+    row is ever set against another machine's row of the same folder.
+    """
+    rows = {}
     for name, folder in (("a", a), ("b", b)):
-        rows = read_results(folder)
-        rows = rows[(rows["role"] == Role.SWEEP) & (rows["status"] == Status.OK)]
-        times = rows[[*keys, "time_median_s"]]
-        frames.append(times.rename(columns={"time_median_s": f"time_{name}"}))
+        table = read_results(folder)
+        rows[name] = table[(table["role"] == Role.SWEEP) & (table["status"] == Status.OK)]
+    several = any(len(r.drop_duplicates(list(MACHINE_COLUMNS))) > 1 for r in rows.values())
+    keys = [*KEY_COLUMNS, *(MACHINE_COLUMNS if several else ())]
+    frames = [r[[*keys, "time_median_s"]].rename(columns={"time_median_s": f"time_{name}"})
+              for name, r in rows.items()]
     pairs = frames[0].merge(frames[1], on=keys, how="inner")
     pairs["change"] = relative_change(pairs["time_a"], pairs["time_b"])
     return Comparison(pairs.sort_values("change", key=abs, ascending=False), min_time_s)

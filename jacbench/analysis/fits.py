@@ -5,7 +5,8 @@ batch sweep...), so "time against X" means: the groups of rows where only X vari
 axis and the context fixed) with at least three distinct X values. Along such a sweep each mode's
 measured slope d log t / d log X is fitted by least squares, and the model's d log FLOPs / d log X
 over the same points is set beside it, with the one constant (seconds per FLOP) that maps the
-model onto the measurement.
+model onto the measurement, and the calibrated time model's predicted slope where the table has
+predictions (``predicted_s``).
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ class SlopeFit:
     theory: float | None
     scale: float | None
     theory_flops: tuple[float, ...] | None
+    #: The calibrated time model's prediction at each x (None where the table has none).
+    predicted_s: tuple[float, ...] | None = None
+    predicted: float | None = None  # its slope
 
     @property
     def point(self) -> dict[str, Any]:
@@ -100,11 +104,21 @@ def _fit(sweep: Sweep, mode: str, rows: pd.DataFrame) -> SlopeFit:
         model = tuple(float(f) for f in flops)  # type: ignore[arg-type]
         scale = float(np.exp(np.mean(np.log(t) - np.log(model))))
         theory = loglog_slope(x, model) if len(x) >= 2 else None
-    return SlopeFit(sweep.axis, sweep.fixed, mode, x, t, measured, theory, scale, model)
+    predicted_s = predicted = None
+    if "predicted_s" in rows:
+        p = pd.to_numeric(rows["predicted_s"], errors="coerce").groupby(rows[sweep.axis]).median()
+        if all(v in p.index and p[v] > 0 for v in x):
+            predicted_s = tuple(float(p[v]) for v in x)
+            predicted = loglog_slope(x, predicted_s) if len(x) >= 2 else None
+    return SlopeFit(sweep.axis, sweep.fixed, mode, x, t, measured, theory, scale, model,
+                    predicted_s, predicted)
 
 
 def theory_curve(fit: SlopeFit, num: int = 40) -> tuple[np.ndarray, np.ndarray] | None:
-    """The scaled FLOP curve over the fit's range: dense where the cost model covers the mode."""
+    """The calibrated prediction at the measured points where the table has one; otherwise the
+    scaled FLOP curve over the fit's range, dense where the cost model covers the mode."""
+    if fit.predicted_s is not None:
+        return np.asarray(fit.x, float), np.asarray(fit.predicted_s, float)
     if fit.scale is None or fit.theory_flops is None:
         return None
     lo, hi = min(fit.x), max(fit.x)

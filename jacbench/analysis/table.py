@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jacbench.results.folder import read_results
 from jacbench.results.schema import Role, Status
-from jacbench.results.storage import RESULTS_FILE, ResultsError, read_results
+from jacbench.results.storage import ResultsError
 
 #: A group's key: (column, value) pairs, hashable, in the order the columns were named.
 Fixed = tuple[tuple[str, Any], ...]
@@ -30,7 +31,7 @@ def load_results(results_dir: str | Path) -> pd.DataFrame:
         raise ResultsError(f"no results folder at {directory}")
     frame = read_results(directory)
     if frame.empty:
-        raise ResultsError(f"{directory} holds no results ({RESULTS_FILE} missing or empty)")
+        raise ResultsError(f"{directory} holds no results (no results files, or only empty ones)")
     return frame
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["Load", "busy_warning", "machine_load"]
+__all__ = ["Load", "busy_warning", "free_memory", "machine_load"]
 
 
 @dataclass(frozen=True)
@@ -131,3 +131,20 @@ def busy_warning(load: Load, cores: int | None = None) -> str | None:
         plural = "" if load.busy_procs == 1 else "es"
         parts.append(f"{load.busy_procs} other running process{plural}")
     return f"warning: machine already busy ({', '.join(parts)}); timings may be slow and noisy"
+
+
+def free_memory(device: str) -> int | None:
+    """Bytes a new allocation on ``device`` can use now: the kernel's MemAvailable on the CPU,
+    the driver's free memory of that very CUDA device. None where it cannot be read."""
+    if device.startswith("cuda"):
+        try:
+            return int(torch.cuda.mem_get_info(torch.device(device))[0])
+        except Exception:  # no driver, or no such device: the check is skipped
+            return None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None

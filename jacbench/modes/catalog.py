@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CATALOG", "HAND_WRITTEN", "LIBRARY", "ModeInfo", "hand_written", "mode_names",
+__all__ = ["CATALOG", "COMPILED", "COMPILED_PEER", "EAGER_FAMILIES", "HAND_WRITTEN", "LIBRARY",
+           "ModeInfo", "compiled_pairs", "default_modes", "hand_written", "mode_names",
            "mode_order"]
 
 HAND_WRITTEN = "hand-written"
 LIBRARY = "library"
+#: Another framework's compiled Jacobian (JAX's jit of jacrev/jacfwd): the peers users compare.
+COMPILED_PEER = "compiled peer"
+#: A torch mode compiled by inductor (torch.compile or AOTInductor): the same algorithm.
+COMPILED = "compiled"
+#: The families torch runs eagerly, operation by operation (FlopCounterMode sees their work).
+EAGER_FAMILIES = (HAND_WRITTEN, LIBRARY)
 
 
 @dataclass(frozen=True)
@@ -21,8 +28,14 @@ class ModeInfo:
     """What a mode is, without its implementation."""
 
     name: str
-    family: str  # HAND_WRITTEN or LIBRARY
+    family: str  # HAND_WRITTEN, LIBRARY, COMPILED_PEER or COMPILED
     summary: str
+    #: The eager torch mode running the same algorithm, for a compiled mode ("" for an eager
+    #: one): the pairs of the compiled-against-eager figure.
+    compiles: str = ""
+    #: Measured when a sweep names no modes. False for modes that compile for seconds at every
+    #: point (torch.compile, AOTInductor): presets ask for them on a few points.
+    default: bool = True
 
 
 #: Registry order: hand-written modes first; every listing of modes follows it.
@@ -41,13 +54,32 @@ CATALOG: dict[str, ModeInfo] = {
                  "torch.autograd.functional.jacobian, forward-mode, vectorize=True"),
         ModeInfo("jacrev", LIBRARY, "torch.func.jacrev (vmap over rows)"),
         ModeInfo("jacfwd", LIBRARY, "torch.func.jacfwd (vmap over columns)"),
+        ModeInfo("jax-jacrev", COMPILED_PEER, "jax.jit(jax.vmap(jax.jacrev(f))), JAX's XLA",
+                 "jacrev"),
+        ModeInfo("jax-jacfwd", COMPILED_PEER, "jax.jit(jax.vmap(jax.jacfwd(f))), JAX's XLA",
+                 "jacfwd"),
+        *(ModeInfo(f"{eager}-compiled", COMPILED, f"{eager} under torch.compile (inductor)",
+                   eager, default=False) for eager in ("forward", "reverse", "chain", "jacrev")),
+        *(ModeInfo(f"{eager}-aoti", COMPILED, f"{eager} compiled ahead of time (AOTInductor)",
+                   eager, default=False) for eager in ("forward", "reverse", "chain")),
     )
 }
 
 
 def mode_names() -> tuple[str, ...]:
-    """The names of the modes available in this install, in registry order."""
+    """The names of every mode jacbench knows, in registry order (a mode whose framework is
+    not installed raises ModeUnavailable when called, and a sweep records it unavailable)."""
     return tuple(CATALOG)
+
+
+def default_modes() -> tuple[str, ...]:
+    """The modes a sweep measures when it names none: every mode but the torch-compiled ones."""
+    return tuple(name for name, m in CATALOG.items() if m.default)
+
+
+def compiled_pairs() -> dict[str, str]:
+    """Each compiled mode (JAX or torch) and the eager torch mode of the same algorithm."""
+    return {name: m.compiles for name, m in CATALOG.items() if m.compiles}
 
 
 def hand_written() -> frozenset[str]:

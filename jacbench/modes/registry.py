@@ -9,35 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 
 from jacbench.model.mlp import MLP
-from jacbench.modes import baselines, catalog, chain, handwritten
+from jacbench.modes import baselines, catalog, chain, compiled, handwritten, jax_modes
+from jacbench.modes.prepared import ModeUnavailable, Prepared
 
 __all__ = ["MODES", "Mode", "ModeUnavailable", "Prepared", "jacobian", "mode_named", "modes",
            "prepare"]
 
 JacobianFn = Callable[[MLP, torch.Tensor], torch.Tensor]
-
-
-class ModeUnavailable(Exception):
-    """The mode's framework or backend is missing from this install; the message says which."""
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """One mode made ready to time at one (net, x): what the timer calls, and how to check it.
-
-    ``call()`` does the timed work, one Jacobian, finished on its device (a mode of another
-    framework converts its weights and input once, in ``prepare``, and blocks until its result is
-    ready inside ``call``); ``to_torch`` turns what ``call`` returns into a torch tensor for the
-    check against the reference; ``threads`` is how many CPU threads its framework runs with.
-    """
-
-    call: Callable[[], object]
-    to_torch: Callable[[object], torch.Tensor]
-    threads: int | None = None
 
 
 #: A mode's own preparation, for modes whose timed call is not simply ``fn(net, x)``.
@@ -70,9 +53,19 @@ _FUNCTIONS: dict[str, JacobianFn] = {
     "autograd-forward-vectorized": baselines.autograd_forward_vectorized,
     "jacrev": baselines.jacrev,
     "jacfwd": baselines.jacfwd,
+    "jax-jacrev": jax_modes.jax_jacrev,
+    "jax-jacfwd": jax_modes.jax_jacfwd,
+    **{name: compiled.compiled_jacobian(name) for name in compiled.COMPILED},
 }
 
-MODES: dict[str, Mode] = {name: Mode(info, _FUNCTIONS[name])
+#: Modes whose timed call is not ``fn(net, x)``: another framework's arrays, a compiled program.
+_PREPARES: dict[str, PrepareFn] = {
+    "jax-jacrev": jax_modes.prepare_jacrev,
+    "jax-jacfwd": jax_modes.prepare_jacfwd,
+    **{name: partial(compiled.prepare_compiled, name) for name in compiled.COMPILED},
+}
+
+MODES: dict[str, Mode] = {name: Mode(info, _FUNCTIONS[name], _PREPARES.get(name))
                           for name, info in catalog.CATALOG.items()}
 
 

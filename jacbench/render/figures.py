@@ -46,7 +46,8 @@ def time_vs_axis(ok: pd.DataFrame, axis: str, colours: Colours) -> Figure | str:
             rows = sweep.rows[sweep.rows["mode"] == fit.mode]
             bands = [iqr_band(rows[rows[axis] == x].iloc[0].to_dict()) for x in fit.x]
             slope = "-" if fit.measured is None else f"{fit.measured:.2f}"
-            model = "-" if fit.theory is None else f"{fit.theory:.2f}"
+            theory = fit.predicted if fit.predicted_s is not None else fit.theory
+            model = "-" if theory is None else f"{theory:.2f}"
             ax.plot(fit.x, fit.time_s, "o-", color=colour, label=f"{fit.mode}: {slope} ({model})")
             ax.fill_between(fit.x, [b[0] for b in bands], [b[1] for b in bands], color=colour,
                             alpha=0.2, linewidth=0)
@@ -55,8 +56,10 @@ def time_vs_axis(ok: pd.DataFrame, axis: str, colours: Colours) -> Figure | str:
                 ax.plot(*curve, "--", color=colour, linewidth=0.9, alpha=0.9)
         handles, labels = ax.get_legend_handles_labels()
         handles.append(Line2D([], [], color="grey", linestyle="--", linewidth=0.9))
-        labels.append("FLOP model × fitted const.")
-        ax.legend(handles, labels, title="slope: measured (model)", loc="center left",
+        predicted = any(f.predicted_s is not None for f in fit_slopes(sweep))
+        labels.append("calibrated prediction" if predicted else "FLOP model × fitted const.")
+        title = "slope: measured (predicted)" if predicted else "slope: measured (model)"
+        ax.legend(handles, labels, title=title, loc="center left",
                   bbox_to_anchor=(1.01, 0.5), frameon=False)
         integer_ticks(ax, sweep.values)
         time_axis(ax)

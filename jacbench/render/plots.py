@@ -27,6 +27,8 @@ from jacbench.render.figures import (
     ratio_plot,
     time_vs_axis,
 )
+from jacbench.render.figures_compiled import compiled_against_eager
+from jacbench.render.figures_prediction import predicted_vs_measured
 from jacbench.results.point import AXES, AXIS_LABELS
 
 PLOTS_DIR = "_plots"
@@ -47,12 +49,17 @@ STYLE = {
 
 #: File name -> what it shows; the report uses these as captions.
 CAPTIONS: dict[str, str] = {
-    **{f"time_vs_{a}.png": f"Time against {AXIS_LABELS[a]}, with the FLOP model scaled by one "
-       "fitted constant per mode (dashed)" for a in AXES},
+    **{f"time_vs_{a}.png": f"Time against {AXIS_LABELS[a]}, with the calibrated time model's "
+       "prediction (dashed; the FLOP model scaled by one fitted constant per mode for a table "
+       "without predictions)" for a in AXES},
+    "predicted_vs_measured.png": "Predicted against measured time, every ok row (log axes; "
+    "the band is ±25%)",
     "ratio_forward_reverse.png": "Forward/reverse time ratio against D/P, measured and modelled",
     "best_mode_map.png": "Fastest mode at each (D, P), with the cost model's boundary",
     "efficiency.png": "Efficiency (floor / measured time) against problem size",
     "cpu_vs_cuda.png": "CPU and CUDA side by side: time against problem size",
+    "compiled_vs_eager.png": "Compiled modes (JAX, torch.compile, AOTInductor) against the eager "
+    "torch mode of the same algorithm, point by point",
 }
 
 
@@ -85,6 +92,8 @@ def make_plots(results_dir: str | Path, out_dir: str | Path | None = None, *,
         ("best_mode_map.png", lambda: best_mode_map(ok, colours)),
         ("efficiency.png", lambda: efficiency_plot(ok, colours)),
         ("cpu_vs_cuda.png", lambda: cpu_vs_cuda(ok, colours)),
+        ("compiled_vs_eager.png", lambda: compiled_against_eager(ok, colours)),
+        ("predicted_vs_measured.png", lambda: predicted_vs_measured(ok, colours)),
     ]
     result = PlotResult()
     with mpl.rc_context(STYLE):
@@ -101,7 +110,8 @@ def make_plots(results_dir: str | Path, out_dir: str | Path | None = None, *,
 
 
 def mode_colours(modes: Iterable[str]) -> Colours:
-    """One colour per mode, the same in every figure (registry order over tab10)."""
-    palette = mpl.colormaps["tab10"].colors
+    """One colour per mode, the same in every figure (registry order over tab10, over tab20
+    when there are more than ten modes)."""
     order = mode_order(str(m) for m in modes)
+    palette = mpl.colormaps["tab10" if len(order) <= 10 else "tab20"].colors
     return {m: to_rgb(palette[i % len(palette)]) for i, m in enumerate(order)}

@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from jacbench.analysis.table import load_results, ok_sweep
+from jacbench.render import sections_compiled as compiled_sections
+from jacbench.render import sections_prediction as prediction_sections
 from jacbench.render import sections_run as run_sections
 from jacbench.render import sections_theory as theory_sections
 from jacbench.render.plots import CAPTIONS, PlotResult, make_plots
@@ -28,6 +30,8 @@ SECTION_PLOTS: dict[str, tuple[str, ...]] = {
     "crossover": ("ratio_forward_reverse.png",),
     "regions": ("best_mode_map.png",),
     "efficiency": ("efficiency.png", "cpu_vs_cuda.png"),
+    "compiled": ("compiled_vs_eager.png",),
+    "prediction": ("predicted_vs_measured.png",),
 }
 
 
@@ -73,8 +77,11 @@ def render_report(frame: pd.DataFrame, results_dir: Path, plots: PlotResult) -> 
         *run_sections.health(frame),
         *theory_sections.medians(frame),
         *theory_sections.slopes(ok), *embed("scaling"),
+        *prediction_sections.prediction(ok, results_dir), *embed("prediction"),
         *theory_sections.crossover(ok), *embed("crossover"),
         *theory_sections.regions(ok), *embed("regions"),
+        *compiled_sections.fastest_of_all(ok),
+        *compiled_sections.compiled(ok), *embed("compiled"),
         *theory_sections.efficiency(ok), *embed("efficiency"),
         *theory_sections.memory(ok),
         *theory_sections.not_ok(frame),

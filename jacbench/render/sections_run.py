@@ -15,7 +15,6 @@ from jacbench.render.format import fmt_gflops, fmt_point, fmt_time
 from jacbench.render.markdown import table
 from jacbench.results.point import point_label
 from jacbench.results.schema import NOISE_THRESHOLD, REPRODUCE_WITHIN, Role, Status
-from jacbench.results.storage import RESULTS_FILE
 
 #: The noisiest ok rows listed at most in the health section.
 NOISY_ROWS_SHOWN = 15
@@ -25,7 +24,7 @@ def overview(frame: pd.DataFrame) -> str:
     """One paragraph: where the numbers come from, how many rows of each role and status."""
     sweep = int((frame["role"] == Role.SWEEP).sum())
     statuses = ", ".join(f"{n} {s}" for s, n in frame["status"].value_counts().items())
-    return (f"Written by jacbench {jacbench.__version__} from `{RESULTS_FILE}` alone: "
+    return (f"Written by jacbench {jacbench.__version__} from its results folder alone: "
             f"{len(frame)} rows ({sweep} sweep, {len(frame) - sweep} stability reference); "
             f"status: {statuses}. Times are medians per Jacobian call over interleaved rounds.")
 
@@ -67,7 +66,15 @@ def drift(frame: pd.DataFrame) -> list[str]:
         return [*lines, "", f"No stability reference points in this table (rows with role "
                 f"{roles}): the drift over the run was not measured."]
     lines.append("")
-    lines += [f"- run `{s.run_id or '-'}`: **{stability_sentence(s)}**." for s in runs]
+    paired = [s for s in runs if s.pairs]
+    lines += [f"- run `{s.run_id or '-'}`: **{stability_sentence(s)}**." for s in paired]
+    cut_short = [s for s in runs if not s.pairs]
+    if cut_short:  # interrupted runs (or reference points that failed): one line for them all
+        rows = sum(s.unmatched for s in cut_short)
+        lines.append(f"- {len(cut_short)} run(s) without a start and end reference pair "
+                     f"(interrupted, or the reference points did not measure ok; {rows} rows): "
+                     + ", ".join(f"`{s.run_id or '-'}`" for s in cut_short[:5])
+                     + (" ..." if len(cut_short) > 5 else "") + ".")
     beyond = [(s.run_id, d) for s in runs for d in s.beyond]
     limit = f"{REPRODUCE_WITHIN:.0%}"
     if beyond:

@@ -19,7 +19,7 @@ from jacbench.modes.catalog import mode_order
 from jacbench.render.format import fmt_bytes, fmt_percent, fmt_point, fmt_time
 from jacbench.render.markdown import table
 from jacbench.results.point import AXES, POINT_FIELDS, point_label
-from jacbench.results.schema import Role, Status
+from jacbench.results.schema import MACHINE_COLUMNS, Role, Status
 
 #: A crossover this close to D = P (relative) is said to be at D = P.
 NEAR_DIAGONAL = 0.10
@@ -28,15 +28,17 @@ FAILED_POINTS_SHOWN = 6
 
 
 def medians(frame: pd.DataFrame) -> list[str]:
-    """Median time per point and mode, a table per device and dtype."""
+    """Median time per point and mode, a table per machine, device and dtype (a folder may hold
+    several machines' rows: each keeps its own table)."""
     sweep = frame[frame["role"] == Role.SWEEP]
     lines = ["", "## Median time per call",
              "", "Rows are points, columns modes; the fastest ok mode of each point is in bold, "
              "a mode that did not measure ok shows its status (see the last section)."]
-    groups = list(sweep.groupby(["device", "dtype"], sort=True, dropna=False))
-    for (device, dtype), rows in groups:
+    keys = [*MACHINE_COLUMNS, "device", "dtype"]
+    groups = list(sweep.groupby(keys, sort=True, dropna=False))
+    for (host, name, *_, device, dtype), rows in groups:
         if len(groups) > 1:
-            lines += ["", f"### {device} {dtype}"]
+            lines += ["", f"### {device} {dtype} on {host} ({name})"]
         lines += _median_table(rows)
     return lines
 

@@ -90,6 +90,7 @@ class Record:
     #: Machine readings at the start of the point (``measure.load.Load``'s fields).
     readings: Mapping[str, Any] = field(default_factory=dict)
     min_run_time_s: float | None = None
+    rounds: int | None = None  # the run's setting; a timing's own count where there is one
     measured_at: str = ""
     #: Columns shared by the run (``measure.environment``), with the device's name.
     environment: Mapping[str, Any] = field(default_factory=dict)
@@ -103,7 +104,8 @@ class Record:
             "measured_peak_bytes": outcome.measured_peak_bytes,
             "compile_s": outcome.compile_s, "mode_threads": outcome.mode_threads,
             **dataclasses.asdict(self.theory),
-            "min_run_time_s": self.min_run_time_s, "measured_at": self.measured_at,
+            "min_run_time_s": self.min_run_time_s, "rounds": self.rounds,
+            "measured_at": self.measured_at,
             **self.readings, **self.environment, "schema_version": SCHEMA_VERSION,
         }
         if self.probes is not None:

@@ -60,6 +60,19 @@ KEY_COLUMNS: tuple[str, ...] = ("role", "mode", *POINT_FIELDS)
 #: Environment columns that must match for results to be mixed in one folder without --append.
 COMPATIBILITY_COLUMNS: tuple[str, ...] = ("host", "cpu_model", "torch_version", "cuda_version")
 
+#: What tells one machine's rows from another's in a folder that holds several.
+MACHINE_COLUMNS: tuple[str, ...] = ("host", "device_name", *COMPATIBILITY_COLUMNS[1:])
+
+#: Settings that change a measurement: a resume with other values is refused (or, with
+#: --append, measures anew beside the old rows).
+SETTINGS_COLUMNS: tuple[str, ...] = ("num_threads", "min_run_time_s", "rounds")
+
+#: What makes two sweep rows the same measurement: the newer one replaces the older.
+SAME_MEASUREMENT: tuple[str, ...] = (*KEY_COLUMNS, *COMPATIBILITY_COLUMNS, *SETTINGS_COLUMNS)
+
+#: The largest integer an integer column holds (int64): sizes and seeds must stay below it.
+MAX_INT = 2**63 - 1
+
 DTYPE_BYTES: dict[str, int] = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2}
 
 _f64, _i64, _str, _bool = pa.float64(), pa.int64(), pa.string(), pa.bool_()

@@ -1,13 +1,15 @@
-"""The results table on disk: atomic writes, reading a results folder, upgrading old schemas.
+"""One parquet file of results: written atomically, read back validated and upgraded.
 
-A results folder holds ``results.parquet`` (one row per (point, mode)) so that
-``pandas.read_parquet(DIR)`` reads it as one table. Everything else jacbench writes there (plots,
-the report) starts with ``_``, which pyarrow's dataset discovery skips. The columns are declared
-in ``jacbench.results.schema``.
+A results folder is made of such files (``jacbench.results.folder`` says which); this module
+knows only one file at a time. Writes go to a temporary file in the same folder, are fsynced and
+renamed over the target, so a reader (or a process killed at any instant) sees the old file or
+the new one, never half of one; a write that fails (a full disk, say) leaves the old file as it
+was and raises ResultsError in one line.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -18,18 +20,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jacbench.results.schema import (
-    ADDED_IN,
-    COLUMN_NAMES,
-    COMPATIBILITY_COLUMNS,
-    KEY_COLUMNS,
-    SCHEMA,
-    SCHEMA_VERSION,
-    Role,
-    Status,
-)
+from jacbench.results.schema import ADDED_IN, COLUMN_NAMES, SCHEMA, SCHEMA_VERSION, Status
 
-RESULTS_FILE = "results.parquet"
+__all__ = ["ResultsError", "check_writable", "empty_frame", "read_file", "to_table",
+           "upgrade", "write_file"]
+
+#: Bytes the up-front write check writes and syncs: a full disk fails it, not the first point.
+_PROBE_BYTES = 1 << 16
 
 
 class ResultsError(Exception):
@@ -47,48 +44,42 @@ def to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     )
 
 
-def results_path(directory: str | Path) -> Path:
-    return Path(directory) / RESULTS_FILE
+def empty_frame() -> pd.DataFrame:
+    return SCHEMA.empty_table().to_pandas()
 
 
-def read_results(directory: str | Path) -> pd.DataFrame:
-    """The rows stored in a results folder (empty, with every column, when there are none).
-
-    Raises ResultsError naming the file when something there does not read as this schema.
-    """
-    directory = Path(directory)
-    if not directory.exists():
-        return empty_frame()
-    if not directory.is_dir():
-        raise ResultsError(f"{directory} is not a folder")
-    path = results_path(directory)
-    others = sorted(p.name for p in directory.glob("*.parquet") if p.name != RESULTS_FILE)
-    if others:  # pandas.read_parquet(DIR) would mix them into the table
-        raise ResultsError(
-            f"{directory} holds parquet files not written by jacbench ({', '.join(others)})"
-        )
-    if not path.exists():
-        return empty_frame()
+def read_file(path: Path) -> pa.Table:
+    """One results file as a table in the current schema (extra columns dropped here; a writer
+    that rewrites the file keeps them). ResultsError names the file and what is wrong."""
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise ResultsError(f"cannot read {path}: not a readable parquet file ({exc})") from None
-    versions = set(table.column("schema_version").to_pylist()) if (
-        "schema_version" in table.column_names) else set()
+    names = set(table.column_names)
+    versions = set(table.column("schema_version").to_pylist()) if "schema_version" in names \
+        else set()
     added_later = {c for v, cols in ADDED_IN.items() if versions and min(versions) < v
                    for c in cols}
-    missing = [n for n in COLUMN_NAMES if n not in table.column_names and n not in added_later]
+    missing = [n for n in COLUMN_NAMES if n not in names and n not in added_later]
     if missing:
         raise ResultsError(f"{path} lacks columns {missing}; was it written by another tool?")
     if not versions <= set(UPGRADES) | {SCHEMA_VERSION}:
-        raise ResultsError(
-            f"{path} has schema version(s) {sorted(versions)}, this jacbench reads "
-            f"{sorted({*UPGRADES, SCHEMA_VERSION})}"
-        )
-    for name in added_later - set(table.column_names):
+        raise ResultsError(f"{path} has schema version(s) {sorted(versions)}, this jacbench "
+                           f"reads {sorted({*UPGRADES, SCHEMA_VERSION})}")
+    for name in added_later - names:
         column = SCHEMA.field(name)
         table = table.append_column(column, pa.nulls(len(table), column.type))
-    return upgrade(table.select(list(COLUMN_NAMES)).to_pandas())
+    table = table.select(list(COLUMN_NAMES))
+    for field in SCHEMA:
+        if not table.schema.field(field.name).type.equals(field.type):
+            try:
+                table = table.set_column(table.schema.get_field_index(field.name), field,
+                                         table.column(field.name).cast(field.type))
+            except (pa.ArrowException, ValueError):
+                raise ResultsError(
+                    f"{path}: column {field.name!r} holds {table.schema.field(field.name).type}"
+                    f" where {field.type} belongs; was the file edited by hand?") from None
+    return table
 
 
 def _from_version_1(frame: pd.DataFrame) -> pd.DataFrame:
@@ -100,8 +91,11 @@ def _from_version_1(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _from_version_2(frame: pd.DataFrame) -> pd.DataFrame:
-    """Version 3 only added columns (read as null); a table of one run is one unsharded shard."""
+    """Version 3 added columns (read as null) and stores the rounds setting on untimed rows too:
+    an older untimed row takes its run's rounds."""
     old = frame["schema_version"] == 2
+    runs = frame.groupby(frame["run_id"].fillna(""))["rounds"].transform("max")
+    frame.loc[old & frame["rounds"].isna(), "rounds"] = runs
     frame.loc[old, "schema_version"] = 3
     return frame
 
@@ -118,32 +112,29 @@ def upgrade(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def empty_frame() -> pd.DataFrame:
-    return SCHEMA.empty_table().to_pandas()
-
-
-def write_results(directory: str | Path, frame: pd.DataFrame) -> Path:
-    """Write the whole table atomically: a temporary file in the same folder, fsync, rename.
-
-    A reader (or a process killed at any instant) sees either the old file or the new one,
-    never a half-written file.
-    """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(frame[list(COLUMN_NAMES)], schema=SCHEMA, preserve_index=False)
-    target = results_path(directory)
-    fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=directory)
+def write_file(path: Path, table: pa.Table) -> None:
+    """Write ``table`` to ``path`` atomically: a temporary file beside it, fsync, rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are for sharing
         with os.fdopen(fd, "wb") as handle:
             pq.write_table(table, handle, compression="zstd")
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ResultsError(f"cannot write {path}: {_why(exc)}; the rows saved before are "
+                           "kept") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return target
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "no space left on the device"
+    return exc.strerror or str(exc)
 
 
 def _umask() -> int:
@@ -152,32 +143,24 @@ def _umask() -> int:
     return mask
 
 
-def append_rows(directory: str | Path, existing: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
-    """Existing rows plus new ones, new rows replacing any with the same key; written atomically.
-
-    The key includes the environment columns that keep machines apart, so rows of another
-    machine added with --append are kept; stability rows also carry their run_id, so that each
-    run keeps its own.
-    """
-    new = to_table(rows).to_pandas()
-    combined = pd.concat([existing, new], ignore_index=True) if len(existing) else new
-    sweep_key = [*KEY_COLUMNS, *COMPATIBILITY_COLUMNS]
-    key = [*sweep_key, "run_id"]
-    sweep = combined["role"] == Role.SWEEP
-    dedup_sweep = combined[sweep].drop_duplicates(subset=sweep_key, keep="last")
-    dedup_other = combined[~sweep].drop_duplicates(subset=key, keep="last")
-    combined = pd.concat([dedup_sweep, dedup_other], ignore_index=True)
-    write_results(directory, combined)
-    return combined
-
-
-def check_writable(directory: str | Path) -> None:
-    """Raise ResultsError unless the folder exists (or can be made) and takes a new file."""
-    directory = Path(directory)
+def check_writable(directory: Path) -> None:
+    """Raise ResultsError unless the folder exists (or can be made) and takes a file: a few
+    kilobytes written and synced, so a full disk is found before anything is measured."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".probe-", dir=directory)
-        os.close(fd)
-        Path(tmp).unlink()
+    except FileExistsError:
+        raise ResultsError(f"{directory} is a file, not a folder: choose another --out") from None
     except OSError as exc:
-        raise ResultsError(f"cannot write to {directory}: {exc.strerror or exc}") from None
+        raise ResultsError(f"cannot write to {directory}: {_why(exc)}") from None
+    if not directory.is_dir():
+        raise ResultsError(f"{directory} is a file, not a folder: choose another --out")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".probe-", dir=directory)
+        try:
+            os.write(fd, b"\0" * _PROBE_BYTES)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            Path(tmp).unlink(missing_ok=True)
+    except OSError as exc:
+        raise ResultsError(f"cannot write to {directory}: {_why(exc)}") from None

@@ -1,9 +1,10 @@
 """The measuring instruments a sweep uses, in one place, so a test can hand in fakes.
 
 ``Instruments`` bundles what touches the machine besides the timed modes: the ceiling
-measurement, the speed probe, the load reading and the pause between re-runs. ``Yardsticks``
-holds, per (device, dtype), the ceilings and the best probe seen in the run, and applies the one
-policy that joins them: a probe faster than the ceiling proves the ceiling caught a slow moment.
+measurement, the speed probe, the load and free-memory readings and the pause between re-runs.
+``Yardsticks`` holds, per (device, dtype), the ceilings and the best probe seen in the run, and
+applies the one policy that joins them: a probe faster than the ceiling proves the ceiling caught
+a slow moment.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from jacbench.measure.ceilings import measure_ceilings
-from jacbench.measure.load import Load, machine_load
+from jacbench.measure.load import Load, free_memory, machine_load
 from jacbench.measure.probe import ProbeTracker, speed_probe
 from jacbench.results.point import Point
+from jacbench.run.calibration import calibrate_machine
 from jacbench.run.case import TORCH_DTYPES
 from jacbench.theory.floors import Ceilings
+from jacbench.theory.time_model import MachineModel
 
 __all__ = ["CEILING_TRIES", "PROBES_AT_START", "Instruments", "Yardsticks", "best_ceilings"]
 
@@ -47,6 +50,8 @@ class Instruments:
     probe: Callable[[str, str], float] = _probe  # GFLOP/s of a fixed matmul
     load: Callable[[str], Load] = machine_load
     sleep: Callable[[float], None] = time.sleep
+    free_memory: Callable[[str], int | None] = free_memory  # bytes free on the device now
+    calibrate: Callable[[str, str], MachineModel] = calibrate_machine  # the time model
 
 
 @dataclass
@@ -55,6 +60,8 @@ class Yardsticks:
 
     ceilings: dict[tuple[str, str], Ceilings] = field(default_factory=dict)
     trackers: dict[tuple[str, str], ProbeTracker] = field(default_factory=dict)
+    #: The calibrated time model (``theory.time_model``) that predicts each row's time.
+    models: dict[tuple[str, str], MachineModel] = field(default_factory=dict)
 
     @classmethod
     def measure(cls, pairs: list[tuple[str, str]], instruments: Instruments,
@@ -65,6 +72,10 @@ class Yardsticks:
             c = found.ceilings[(device, dtype)] = instruments.ceilings(device, dtype)
             report(f"{device} {dtype}: matmul ceiling {c.peak_flops / 1e9:.0f} GFLOP/s, "
                    f"bandwidth {c.peak_bandwidth / 1e9:.1f} GB/s")
+            m = found.models[(device, dtype)] = instruments.calibrate(device, dtype)
+            report(f"{device} {dtype}: time model calibrated in {m.calibration_s:.1f} s "
+                   f"(a call {m.dispatch_s * 1e6:.1f} us, out of cache "
+                   f"{m.bandwidth[-1][1] / 1e9:.0f} GB/s)")
             tracker = found.trackers.setdefault((device, dtype), ProbeTracker())
             for _ in range(PROBES_AT_START):
                 tracker.update(instruments.probe(device, dtype))

@@ -23,9 +23,11 @@ from jacbench.results.schema import DTYPE_BYTES, Role, Status
 from jacbench.run.case import build_case
 from jacbench.run.check import check_mode, failure
 from jacbench.run.instruments import Instruments, Yardsticks
+from jacbench.run.memory import case_bytes, mode_bytes, too_big
 from jacbench.run.settings import Settings
 from jacbench.theory.cost import cost
 from jacbench.theory.floors import floor_seconds
+from jacbench.theory.time_model import predict
 
 __all__ = ["PointRunner"]
 
@@ -64,6 +66,11 @@ class PointRunner:
     def run(self, point: Point, modes: tuple[str, ...], role: str = Role.SWEEP) -> list[Record]:
         """A record for every mode at this point, whatever happens."""
         readings = dataclasses.asdict(self.instruments.load(point.device))
+        free = self.instruments.free_memory(point.device)
+        why = too_big(case_bytes(point), free)
+        if why:
+            lost = Outcome(Status.OOM, f"the model and reference {why}")
+            return [self._record(point, m, role, readings, lost) for m in modes]
         try:
             case = build_case(point)
         except Exception as exc:  # the model or the reference did not fit: every mode fails
@@ -72,6 +79,10 @@ class PointRunner:
         checked, timeable = {}, {}
         for m in modes:
             self._progress(f"{point.label()} check {m}")
+            why = too_big(case_bytes(point) + mode_bytes(point, m), free)
+            if why:
+                checked[m] = Outcome(Status.OOM, f"one call {why}")
+                continue
             checked[m], ready = check_mode(case, point, m, self.settings.max_call_time)
             if ready is not None:
                 timeable[m] = ready.call
@@ -122,6 +133,11 @@ class PointRunner:
         c = cost(mode, point.L, point.D, point.K, point.P, point.batch,
                  dtype_bytes=DTYPE_BYTES[point.dtype])
         counts = Theory(c.macs, c.flops, c.bytes_moved, c.peak_extra_bytes)
+        model = self.yardsticks.models.get((point.device, point.dtype))
+        if model is not None:
+            p = predict(mode, point.L, point.D, point.K, point.P, point.batch, model,
+                        dtype_bytes=DTYPE_BYTES[point.dtype], single=point.batch == 1)
+            counts = dataclasses.replace(counts, predicted_s=p.seconds, predicted_bound=p.words)
         ceilings = self.yardsticks.ceilings_at(point)
         if ceilings is None:
             return counts
@@ -134,6 +150,7 @@ class PointRunner:
         record = Record(
             role=role, mode=mode, point=point, outcome=checked, theory=self._theory(point, mode),
             readings=readings, min_run_time_s=self.settings.min_run_time,
+            rounds=self.settings.rounds,
             measured_at=now_iso(), environment=self.environment,
         )
         if probed is None or checked.status != Status.OK:

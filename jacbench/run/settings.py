@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jacbench.modes.catalog import mode_names
+from jacbench.modes.catalog import default_modes
 
 __all__ = ["DEVICES", "DTYPES", "STABILITY_MODES", "Settings"]
 
@@ -22,7 +22,9 @@ STABILITY_MODES: tuple[str, ...] = ("forward", "reverse", "jacrev")
 class Settings:
     """How to measure, shared by every point of a sweep."""
 
-    modes: tuple[str, ...] = field(default_factory=mode_names)
+    #: Every mode but the torch-compiled ones, which presets ask for on a few points (compiling
+    #: costs seconds per point).
+    modes: tuple[str, ...] = field(default_factory=default_modes)
     #: Seconds of timing per mode per round.
     min_run_time: float = 0.05
     #: Interleaved timing rounds per point (the median is over rounds).

@@ -12,6 +12,11 @@ activation asked for. Axis flags on the command line replace that axis in every 
     name = "crossover"
     D = [4, 64, 1024]
     P = [4, 64, 1024]
+    extra_modes = ["reverse-aoti"]    # optional: measured at this grid's points as well
+
+``extra_modes`` is how a preset asks for costly modes (the torch-compiled ones compile for seconds
+at every point) on a few points only; ``--modes`` on the command line replaces every mode list,
+the grids' extras included.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 from jacbench.model.activations import ACTIVATIONS
 from jacbench.modes.catalog import mode_names
 from jacbench.results.point import AXES, Point
+from jacbench.results.schema import MAX_INT
 from jacbench.run.settings import DTYPES, Settings
 
 if sys.version_info >= (3, 11):
@@ -46,6 +52,13 @@ class SweepSpec:
     points: tuple[Point, ...]
     settings: Settings
     stability: tuple[Point, ...] = ()
+    #: Modes measured at some points beyond ``settings.modes`` (a grid's ``extra_modes``).
+    extra_modes: tuple[tuple[Point, tuple[str, ...]], ...] = ()
+
+    def modes_at(self, point: Point) -> tuple[str, ...]:
+        """The modes measured at ``point``: the sweep's, then the point's extras."""
+        extra = dict(self.extra_modes).get(point, ())
+        return self.settings.modes + tuple(m for m in extra if m not in self.settings.modes)
 
 
 def preset_names() -> tuple[str, ...]:
@@ -80,8 +93,8 @@ def _as_list(name: str, value: Any) -> list[Any]:
 def _positive_ints(name: str, values: Any) -> list[int]:
     out = []
     for v in _as_list(name, values):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise SpecError(f"{name} must be positive integers, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_INT:
+            raise SpecError(f"{name} must be positive integers below 2**63, got {v!r}")
         out.append(v)
     if not out:
         raise SpecError(f"{name} needs at least one value")
@@ -111,9 +124,23 @@ def _fraction(name: str, value: Any) -> float:
 
 
 def _non_negative_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise SpecError(f"{name} must be a non-negative integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+        raise SpecError(f"{name} must be a non-negative integer below 2**63, got {value!r}")
     return value
+
+
+#: Upper bounds of the settings: beyond them a value is a typo, not a wish (seconds or counts).
+SETTING_LIMITS: dict[str, float] = {"min_run_time": 60, "max_call_time": 3600, "rounds": 1000,
+                                    "stability_points": 100, "max_retries": 100,
+                                    "retry_wait": 600}
+
+
+def _within_limits(settings: Settings) -> Settings:
+    for name, limit in SETTING_LIMITS.items():
+        value = getattr(settings, name)
+        if value > limit:
+            raise SpecError(f"{name} = {value:g} is above its limit of {limit:g}")
+    return settings
 
 
 def _non_negative_float(name: str, value: Any) -> float:
@@ -132,7 +159,7 @@ def _positive_float(name: str, value: Any) -> float:
 
 _SETTING_KEYS = {*(f.name for f in fields(Settings)), "dtype", "activation", "bias", "seed",
                  "grid", "description"}
-_GRID_KEYS = {"name", *AXES}
+_GRID_KEYS = {"name", "extra_modes", *AXES}
 
 
 def build_spec(
@@ -158,13 +185,17 @@ def build_spec(
     if not isinstance(bias, bool):
         raise SpecError(f"bias must be true or false, got {bias!r}")
     seed = _non_negative_int("seed", merged.get("seed", 0))
-    shapes = _shapes(config.get("grid", [{}]), overrides)
+    extras: dict[tuple[int, ...], tuple[str, ...]] = {}
+    shapes = _shapes(config.get("grid", [{}]), overrides, extras)
     points = tuple(
         Point(device=dev, dtype=dt, activation=act, bias=bias, seed=seed, **shape)
         for dev in devices for dt in dtypes for act in activations for shape in shapes
     )
+    extra_modes = () if "modes" in overrides else tuple(
+        (p, extras[key]) for p in points
+        if (key := tuple(getattr(p, a) for a in AXES)) in extras)
     return SweepSpec(points, settings,
-                     stability_reference_points(points, settings.stability_points))
+                     stability_reference_points(points, settings.stability_points), extra_modes)
 
 
 def _settings(merged: dict[str, Any]) -> Settings:
@@ -176,8 +207,8 @@ def _settings(merged: dict[str, Any]) -> Settings:
         return merged.get(name, getattr(default, name))
 
     names = mode_names()
-    return Settings(
-        modes=tuple(_choices("mode", merged.get("modes", list(names)), names)),
+    return _within_limits(Settings(
+        modes=tuple(_choices("mode", given("modes"), names)),
         min_run_time=_positive_float("min_run_time", given("min_run_time")),
         rounds=_positive_int("rounds", given("rounds")),
         max_call_time=_positive_float("max_call_time", given("max_call_time")),
@@ -185,11 +216,13 @@ def _settings(merged: dict[str, Any]) -> Settings:
         probe_threshold=_fraction("probe_threshold", given("probe_threshold")),
         max_retries=_non_negative_int("max_retries", given("max_retries")),
         retry_wait=_non_negative_float("retry_wait", given("retry_wait")),
-    )
+    ))
 
 
-def _shapes(grids: Any, overrides: dict[str, Any]) -> list[dict[str, int]]:
-    """The union of the grids' shapes, in order, each once; axis overrides replace that axis."""
+def _shapes(grids: Any, overrides: dict[str, Any],
+            extras: dict[tuple[int, ...], tuple[str, ...]] | None = None) -> list[dict[str, int]]:
+    """The union of the grids' shapes, in order, each once; axis overrides replace that axis.
+    ``extras`` collects each shape's ``extra_modes`` (the union over the grids that hold it)."""
     if grids == []:
         raise SpecError("the config's grid list is empty: add a [[grid]] table")
     if not isinstance(grids, list) or not all(isinstance(g, dict) for g in grids):
@@ -205,6 +238,9 @@ def _shapes(grids: Any, overrides: dict[str, Any]) -> list[dict[str, int]]:
             shape = dict(zip(AXES, combo, strict=True))
             if shape not in shapes:
                 shapes.append(shape)
+            if extras is not None and "extra_modes" in grid:
+                more = _choices("extra_modes", grid["extra_modes"], mode_names())
+                extras[combo] = tuple(dict.fromkeys((*extras.get(combo, ()), *more)))
     return shapes
 
 

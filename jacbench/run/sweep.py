@@ -1,7 +1,10 @@
 """The sweep: every point of a spec through the runner, saved after each point, resumable.
 
-Results are rewritten atomically after every completed point, so an interrupted sweep (Ctrl-C,
-kill -9, a power cut) loses at most the point in flight; the same command then resumes.
+Results are written atomically after every completed point, into this run's own part of the
+results folder (``jacbench.results.folder``), so an interrupted sweep (Ctrl-C, kill -9, a power
+cut) loses at most the point in flight, and the same command then resumes. Several sweeps may
+share a folder: a point is measured under a lock, and a point another process is measuring is
+left for later and then skipped if that process measured it.
 """
 
 from __future__ import annotations
@@ -9,28 +12,36 @@ from __future__ import annotations
 import socket
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
 import pandas as pd
-from tqdm import tqdm
+from filelock import Timeout
 
 from jacbench.measure.environment import device_name, run_environment
 from jacbench.measure.load import busy_warning
+from jacbench.results.folder import RunWriter, point_lock, read_results
 from jacbench.results.point import Point
-from jacbench.results.schema import COMPATIBILITY_COLUMNS, KEY_COLUMNS, Role, Status
-from jacbench.results.storage import ResultsError, append_rows, check_writable, read_results
+from jacbench.results.schema import Role
+from jacbench.results.storage import check_writable
+from jacbench.run.calibration import write_calibrations
+from jacbench.run.estimate import estimate_point_s, format_duration
 from jacbench.run.instruments import Instruments, Yardsticks
+from jacbench.run.progress import Progress
+from jacbench.run.resume import check_compatible, check_settings, done_keys, key
 from jacbench.run.runner import PointRunner
 from jacbench.run.settings import STABILITY_MODES
-from jacbench.run.spec import SweepSpec
+from jacbench.run.shard import WHOLE, Shard, shard_points
+from jacbench.run.spec import SpecError, SweepSpec, stability_reference_points
 
-__all__ = ["INSTRUMENTS", "SweepOutcome", "check_compatible", "default_out", "run_sweep"]
+__all__ = ["ESTIMATE_LIMIT_S", "INSTRUMENTS", "SweepOutcome", "check_compatible",
+           "check_settings", "default_out", "run_sweep"]
 
 #: The instruments a sweep measures the machine with; the one seam tests replace with fakes.
 INSTRUMENTS = Instruments()
+#: A sweep estimated to take longer than this is refused unless the user says --yes.
+ESTIMATE_LIMIT_S = 2 * 3600
 
 #: One step of a sweep: a point, the modes to measure there, and why.
 Step = tuple[Point, tuple[str, ...], str]
@@ -45,56 +56,42 @@ class SweepOutcome:
     points_run: int
 
 
-def default_out(devices: tuple[str, ...]) -> Path:
+def default_out(devices: tuple[str, ...], name: str = "default") -> Path:
+    """results/<preset or config>-<host>-<devices>/: the same command resumes on any day."""
     host = socket.gethostname().split(".")[0] or "host"
-    return Path("results") / f"{date.today().isoformat()}-{host}-{'+'.join(devices)}"
+    return Path("results") / f"{name}-{host}-{'+'.join(devices)}"
 
 
-def check_compatible(existing: pd.DataFrame, environment: dict, append: bool) -> None:
-    """Refuse to mix this run into a folder measured on another machine or torch, unless asked."""
-    if append or existing.empty:
-        return
-    for column in COMPATIBILITY_COLUMNS:
-        theirs = sorted(set(existing[column].dropna().astype(str)))
-        mine = str(environment[column])
-        if theirs and theirs != [mine]:
-            raise ResultsError(
-                f"the results folder holds {column}={', '.join(theirs)} but this run has "
-                f"{column}={mine}; pass --append to mix them, or choose another --out"
-            )
+def slice_of(spec: SweepSpec, shard: Shard) -> SweepSpec:
+    """The spec of one shard: its points, and drift-check points chosen among them."""
+    if shard.count == 1:
+        return spec
+    mine = shard_points(spec.points, shard.count,
+                        lambda p: estimate_point_s(p, spec.modes_at(p), spec.settings))
+    points = tuple(mine[shard.index])
+    return replace(spec, points=points, stability=stability_reference_points(
+        points, spec.settings.stability_points))
 
 
-def _done_keys(existing: pd.DataFrame, environment: dict) -> set[tuple]:
-    """Keys measured already, on this machine and software (rows added with --append from
-    elsewhere do not count)."""
-    if existing.empty:
-        return set()
-    done = existing[(existing["role"] == Role.SWEEP) & existing["status"].isin(Status.DONE)]
-    for column in COMPATIBILITY_COLUMNS:
-        done = done[done[column].astype(str) == str(environment[column])]
-    return {tuple(r) for r in done[list(KEY_COLUMNS)].itertuples(index=False)}
+def _todo(spec: SweepSpec, done: set[tuple]) -> list[tuple[Point, tuple[str, ...]]]:
+    todo = [(p, tuple(m for m in spec.modes_at(p) if key(p, m) not in done))
+            for p in spec.points]
+    return [(p, ms) for p, ms in todo if ms]
 
 
-def _key(point: Point, mode: str, role: str = Role.SWEEP) -> tuple:
-    k = {"role": role, "mode": mode, **point.key()}
-    return tuple(k[c] for c in KEY_COLUMNS)
-
-
-def _steps(spec: SweepSpec, done: set[tuple]) -> tuple[list[Step], int]:
-    """The sweep's steps bracketed by the stability reference points, and the sweep points left.
+def _steps(spec: SweepSpec, done: set[tuple]) -> list[Step]:
+    """The sweep's steps bracketed by the stability reference points.
 
     Empty when every sweep point is done: the reference points alone are not worth a run.
     """
-    todo = [(p, tuple(m for m in spec.settings.modes if _key(p, m) not in done))
-            for p in spec.points]
-    todo = [(p, ms) for p, ms in todo if ms]
+    todo = _todo(spec, done)
     if not todo:
-        return [], 0
+        return []
     modes = tuple(m for m in STABILITY_MODES if m in spec.settings.modes) or spec.settings.modes
     steps: list[Step] = [(p, modes, Role.STABILITY_START) for p in spec.stability]
     steps += [(p, ms, Role.SWEEP) for p, ms in todo]
     steps += [(p, modes, Role.STABILITY_END) for p in spec.stability]
-    return steps, len(todo)
+    return steps
 
 
 def _warn_if_busy(devices: list[str], instruments: Instruments, say: Callable[[str], None]) -> None:
@@ -104,6 +101,70 @@ def _warn_if_busy(devices: list[str], instruments: Instruments, say: Callable[[s
             say(warning)
 
 
+def _check_estimate(estimates: list[float], points: int, yes: bool,
+                    say: Callable[[str], None]) -> None:
+    total = sum(estimates)
+    say(f"{points} points to measure; about {format_duration(total)} by the cost model")
+    if total > ESTIMATE_LIMIT_S and not yes:
+        raise SpecError(f"this sweep would take about {format_duration(total)}, above "
+                        f"{format_duration(ESTIMATE_LIMIT_S)}: pass --yes to run it, or "
+                        "shrink the grid")
+
+
+@dataclass
+class _Loop:
+    """Measures the steps of one run, a sweep point only under its lock, writing after each."""
+
+    spec: SweepSpec
+    out: Path
+    environment: dict
+    runner: PointRunner
+    writer: RunWriter
+    progress: Progress
+    new_rows: int = 0
+
+    def run(self, steps: list[Step]) -> None:
+        deferred: list[Step] = []
+        for step in steps:
+            if step[2] == Role.STABILITY_END:  # after every sweep point, deferred ones too
+                for later in deferred:
+                    self._locked(later, wait=True)
+                deferred = []
+            if step[2] != Role.SWEEP:
+                self._measure(*step)
+            elif not self._locked(step, wait=False):
+                deferred.append(step)  # another process is measuring it: come back later
+        for later in deferred:
+            self._locked(later, wait=True)
+
+    def _locked(self, step: Step, wait: bool) -> bool:
+        """Measure a sweep point under its lock (what is left of it); False when it is busy."""
+        point, modes, role = step
+        lock = point_lock(self.out, point.key())
+        try:
+            lock.acquire(timeout=-1 if wait else 0)
+        except Timeout:
+            return False
+        try:
+            done = done_keys(read_results(self.out), self.environment, self.spec.settings)
+            left = tuple(m for m in modes if key(point, m) not in done)
+            if left:
+                self._measure(point, left, role)
+            else:
+                self.progress.step()  # measured meanwhile by another process
+        finally:
+            lock.release()
+        return True
+
+    def _measure(self, point: Point, modes: tuple[str, ...], role: str) -> None:
+        self.progress.describe(point.label() if role == Role.SWEEP else f"{role} {point.label()}")
+        self.runner.environment = {**self.environment, "device_name": device_name(point.device)}
+        rows = [record.to_row() for record in self.runner.run(point, modes, role)]
+        self.writer.write(rows)
+        self.new_rows += len(rows)
+        self.progress.step()
+
+
 def run_sweep(
     spec: SweepSpec,
     out: Path,
@@ -111,40 +172,52 @@ def run_sweep(
     append: bool = False,
     progress: bool | None = None,
     stream: TextIO | None = None,
+    yes: bool = False,
+    shard: Shard = WHOLE,
+    run_id: str | None = None,
 ) -> SweepOutcome:
-    """Run what is not yet in ``out``, writing after every point; return the whole table."""
+    """Run what is not yet in ``out``, writing after every point; return the whole table.
+
+    ``progress``: None shows a bar on a terminal and plain progress lines elsewhere; True a bar;
+    False nothing. ``yes`` runs a sweep estimated above ESTIMATE_LIMIT_S. ``shard`` runs only
+    that slice of the grid (``jacbench.run.shard``), as part of the run ``run_id`` (shards of
+    one run share it; a new one by default).
+    """
     stream = stream or sys.stderr
 
     def say(line: str) -> None:
-        print(line, file=stream)
+        print(line, file=stream, flush=True)
 
     check_writable(out)
     existing = read_results(out)
-    environment = {**run_environment(), "shard": 0, "shards": 1}
+    environment = {**run_environment(), "shard": shard.index, "shards": shard.count}
+    if run_id:
+        environment["run_id"] = run_id
+    spec = slice_of(spec, shard)
     check_compatible(existing, environment, append)
-    steps, points_left = _steps(spec, _done_keys(existing, environment))
+    check_settings(existing, environment, spec.settings, append)
+    steps = _steps(spec, done_keys(existing, environment, spec.settings))
     if not steps:
         say(f"nothing to do: every point is already in {out}")
         return SweepOutcome(out, existing, environment["run_id"], 0, 0)
+    estimates = [estimate_point_s(p, ms, spec.settings) for p, ms, _ in steps]
+    points = sum(role == Role.SWEEP for _, _, role in steps)
+    _check_estimate(estimates, points, yes, say)
     instruments = INSTRUMENTS
     _warn_if_busy(list(dict.fromkeys(p.device for p, _, _ in steps)), instruments, say)
     pairs = list(dict.fromkeys((p.device, p.dtype) for p, _, _ in steps))
     yardsticks = Yardsticks.measure(pairs, instruments, say)
-    show = stream.isatty() if progress is None else progress
-    bar = tqdm(total=len(steps), unit="point", disable=not show, file=stream,
-               dynamic_ncols=True)
+    write_calibrations(out, yardsticks.models.values(),
+                       f"{environment['run_id']}-s{environment['shard']}")
+    style = ("bar" if stream.isatty() else "lines") if progress is None else (
+        "bar" if progress else "off")
+    shown = Progress(estimates, stream, style)
     runner = PointRunner(spec.settings, environment, yardsticks, instruments,
-                         on_progress=lambda text: bar.set_postfix_str(text, refresh=False))
-    new_rows = 0
+                         on_progress=shown.note)
+    writer = RunWriter(out, f"{environment['run_id']}-s{environment['shard']}")
+    loop = _Loop(spec, out, environment, runner, writer, shown)
     try:
-        for point, modes, role in steps:
-            bar.set_description(point.label() if role == Role.SWEEP else f"{role} {point.label()}")
-            named = {**environment, "device_name": device_name(point.device)}
-            runner.environment = named
-            rows = [record.to_row() for record in runner.run(point, modes, role)]
-            existing = append_rows(out, existing, rows)
-            new_rows += len(rows)
-            bar.update()
+        loop.run(steps)
     finally:
-        bar.close()
-    return SweepOutcome(out, existing, environment["run_id"], new_rows, points_left)
+        shown.close()
+    return SweepOutcome(out, read_results(out), environment["run_id"], loop.new_rows, points)

@@ -4,10 +4,11 @@ Notation as in ``jacbench.model.mlp``: L hidden layers of width K, input D, outp
 inputs. The weights hold ``W = K·D + (L-1)·K² + P·K`` numbers; one primal pass through all of
 them costs W multiply-adds per input.
 
-Each formula counts what the implementation in ``jacbench.modes`` really does, so that
-``2 * matmul_macs`` equals the FLOPs that ``torch.utils.flop_counter.FlopCounterMode`` counts while
-the mode runs (tests/theory/test_cost.py checks this for every mode and several shapes, counting
-``aten.mv`` as well, which FlopCounterMode leaves out).
+The multiply-adds are summed over the mode's operations as ``jacbench.theory.operations`` lists
+them (the same list the time model times), which follows what ``jacbench.modes`` really does,
+so that ``2 * matmul_macs`` equals the FLOPs that ``torch.utils.flop_counter.FlopCounterMode``
+counts while the mode runs (tests/theory/test_cost.py checks this for every mode and several
+shapes, counting ``aten.mv`` as well, which FlopCounterMode leaves out).
 
 ``elementwise_macs`` counts one multiply per element of a tangent or adjoint scaled by act'(h). It
 leaves out evaluating act and act' themselves (a few operations per hidden unit, O(L·K) per input,
@@ -33,9 +34,10 @@ output of one product), so measured peaks sit between 1x and 3x of that term.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from jacbench.theory.chain_plan import chain_cost, chain_plan
+from jacbench.theory.chain_plan import chain_plan
+from jacbench.theory.operations import ELEMENTWISE, GEMM, operations
 
 __all__ = ["Cost", "cost"]
 
@@ -68,6 +70,13 @@ def _weights(L: int, D: int, K: int, P: int) -> int:
     return K * D + (L - 1) * K * K + P * K
 
 
+def _work(mode: str, L: int, D: int, K: int, P: int, N: int) -> tuple[int, int]:
+    """(matmul, elementwise) multiply-adds of the mode's operation list."""
+    ops = operations(mode, L, D, K, P, N)
+    return (sum(op.macs * op.repeat for op in ops if op.kind == GEMM),
+            sum(op.macs * op.repeat for op in ops if op.kind == ELEMENTWISE))
+
+
 def _forward(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
     """``handwritten.forward_jacobian``: primal without the final W_F product, then D tangents.
 
@@ -76,9 +85,8 @@ def _forward(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
     is free); L·K·D scalings. Bytes: h_1..h_L and tangents T_2..T_L handed on. Peak: one K×D
     tangent and the current h per input.
     """
-    macs = N * (K * D + (L - 1) * K * K + (L - 1) * K * K * D + P * K * D)
     moved = _weights(L, D, K, P) + N * D + N * P * D + 2 * N * L * K + 2 * N * (L - 1) * K * D
-    return Cost("forward", macs, N * L * K * D, b * moved, b * N * (K * D + K))
+    return Cost("forward", *_work("forward", L, D, K, P, N), b * moved, b * N * (K * D + K))
 
 
 def _reverse(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
@@ -89,9 +97,8 @@ def _reverse(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
     scalings. Bytes: h_1..h_L handed on, s_1..s_L stored and re-read, A_{L-1}..A_1 handed on.
     Peak: L·K stored derivatives and one P×K adjoint per input.
     """
-    macs = N * (K * D + (L - 1) * K * K + (L - 1) * K * K * P + P * K * D)
     moved = _weights(L, D, K, P) + N * D + N * P * D + 4 * N * L * K + 2 * N * (L - 1) * P * K
-    return Cost("reverse", macs, N * L * P * K, b * moved, b * N * (L * K + P * K))
+    return Cost("reverse", *_work("reverse", L, D, K, P, N), b * moved, b * N * (L * K + P * K))
 
 
 def _library_reverse(mode: str, L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
@@ -114,7 +121,7 @@ def _library_reverse(mode: str, L: int, D: int, K: int, P: int, N: int, b: int) 
     )
     held_adjoint = K if mode == "autograd-reverse" else P * K  # one row at a time, or all P
     peak = N * (L * K + held_adjoint) + P * P
-    return Cost(mode, N * (1 + P) * W, N * L * P * K, b * moved, b * peak)
+    return Cost(mode, *_work(mode, L, D, K, P, N), b * moved, b * peak)
 
 
 def _library_forward(mode: str, L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
@@ -136,7 +143,8 @@ def _library_forward(mode: str, L: int, D: int, K: int, P: int, N: int, b: int) 
         + 2 * N * L * D * K  # tangents after W_1·E, W_2, ..., W_L
         + (W + 2 * N * (L * K + P))  # zero weight tangents read, their products handed on
     )
-    return Cost(mode, N * (2 + D) * W, N * L * D * K, b * moved, b * (N * (K * D + K) + D * D))
+    return Cost(mode, *_work(mode, L, D, K, P, N), b * moved,
+                b * (N * (K * D + K) + D * D))
 
 
 def _chain(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
@@ -153,7 +161,7 @@ def _chain(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
         same = _FORMULAS[plan.kind](L, D, K, P, N, b)
         return Cost("chain", same.matmul_macs, same.elementwise_macs, same.bytes_moved,
                     same.peak_extra_bytes)
-    matmul, elementwise = chain_cost(L, D, K, P, N)
+    matmul, elementwise = _work("chain", L, D, K, P, N)
     moved = (_weights(L, D, K, P) + N * D + N * P * D + 4 * N * L * K
              + 2 * N * plan.handed_on)
     return Cost("chain", matmul, elementwise, b * moved, b * N * (L * K + plan.held))
@@ -167,6 +175,20 @@ def _named(family: Callable[..., Cost], mode: str) -> Formula:
     return formula
 
 
+def _same_work_as(eager: str, mode: str) -> Formula:
+    """A mode that runs another mode's algorithm (compiled by XLA or inductor): its counts.
+
+    Compiling may fuse elementwise work and save dispatch and memory traffic, never a multiply-add
+    of a matrix product; the bytes and peak are the eager algorithm's model too.
+    """
+
+    def formula(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
+        return replace(_FORMULAS[eager](L, D, K, P, N, b), mode=mode)
+
+    formula.__doc__ = f"``{mode}``: the counts of ``{eager}``, the algorithm it compiles."
+    return formula
+
+
 # One line per mode; a new mode adds its formula here.
 _FORMULAS: dict[str, Formula] = {
     "forward": _forward,
@@ -177,6 +199,11 @@ _FORMULAS: dict[str, Formula] = {
     "jacrev": _named(_library_reverse, "jacrev"),
     "autograd-forward-vectorized": _named(_library_forward, "autograd-forward-vectorized"),
     "jacfwd": _named(_library_forward, "jacfwd"),
+    "jax-jacrev": _same_work_as("jacrev", "jax-jacrev"),
+    "jax-jacfwd": _same_work_as("jacfwd", "jax-jacfwd"),
+    **{f"{m}-compiled": _same_work_as(m, f"{m}-compiled")
+       for m in ("forward", "reverse", "chain", "jacrev")},
+    **{f"{m}-aoti": _same_work_as(m, f"{m}-aoti") for m in ("forward", "reverse", "chain")},
 }
 
 

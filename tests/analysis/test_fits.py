@@ -21,6 +21,7 @@ def test_loglog_slope_recovers_a_power_law() -> None:
 def test_fit_slopes_recover_exponent_and_model_slope() -> None:
     frame = frame_of(make_rows(grid(L=[1, 2, 4, 8, 16, 32]),
                                time=lambda m, p: 3e-6 * p["L"] ** (1.5 if m == "forward" else 1.0)))
+    frame["predicted_s"] = None  # a table written before the time model: the FLOP curve
     ok = ok_sweep(frame)
     (sweep,) = find_sweeps(ok, "L")
     assert sweep.values == [1, 2, 4, 8, 16, 32]
@@ -36,6 +37,17 @@ def test_fit_slopes_recover_exponent_and_model_slope() -> None:
     assert residual.mean() == pytest.approx(0, abs=1e-12)
     x, t = theory_curve(fits["forward"])
     assert x[0] == 1 and x[-1] == 32 and len(x) > len(L) and len(t) == len(x)
+    assert fits["forward"].predicted_s is None
+
+
+def test_the_theory_curve_is_the_calibrated_prediction_where_the_table_has_one() -> None:
+    rows = make_rows(grid(L=[1, 2, 4, 8]), ("reverse",))
+    (sweep,) = find_sweeps(ok_sweep(frame_of(rows)), "L")
+    (fit,) = fit_slopes(sweep)
+    x, t = theory_curve(fit)
+    assert list(x) == [1, 2, 4, 8]
+    assert list(t) == pytest.approx([r["predicted_s"] for r in rows])
+    assert fit.predicted == pytest.approx(loglog_slope(x, t))
 
 
 def test_sweeps_are_found_inside_a_union_of_grids() -> None:

@@ -2,8 +2,9 @@
 sweep's own tolerance: on drawn cases, at edge and larger shapes, where relu kills every path,
 under no_grad and inference_mode, on a non-contiguous batch, and on a GPU.
 
-The modes are read from ``jacbench.modes()`` at collection time, so a new mode is tested as soon as
-it is registered.
+The eager modes are read from ``jacbench.modes()`` at collection time, so a new mode is tested as
+soon as it is registered. Compiled modes (JAX, torch.compile, AOTInductor) compile at every new
+shape, seconds each: tests/modes/test_jax_modes.py and test_compiled.py draw fewer cases for them.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from hypothesis import example, given, settings
 
 import jacbench
 from jacbench.model.reference import reference_jacobian
-from jacbench.modes.catalog import hand_written
+from jacbench.modes.catalog import CATALOG, EAGER_FAMILIES, hand_written
 
-MODES = jacbench.modes()
+MODES = tuple(m for m in jacbench.modes() if CATALOG[m].family in EAGER_FAMILIES)
 HAND_WRITTEN = sorted(hand_written())
 BY_DTYPE = pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 FIXED_CASES = pytest.mark.parametrize(

@@ -11,13 +11,15 @@ from factories import default_rows, flop_time, grid, make_rows, write_rows
 from matplotlib.image import imread
 
 from jacbench.render.plots import PlotResult, make_plots, mode_colours
+from jacbench.results.folder import read_results
 from jacbench.results.point import AXES
 from jacbench.results.schema import Status
-from jacbench.results.storage import ResultsError, read_results
+from jacbench.results.storage import ResultsError
 
 PNG = b"\x89PNG\r\n\x1a\n"
 EVERY_PLOT = {*(f"time_vs_{a}.png" for a in AXES), "ratio_forward_reverse.png",
-              "best_mode_map.png", "efficiency.png", "cpu_vs_cuda.png"}
+              "best_mode_map.png", "efficiency.png", "cpu_vs_cuda.png",
+              "predicted_vs_measured.png", "compiled_vs_eager.png"}
 
 
 def assert_readable_png(path: Path) -> None:
@@ -35,7 +37,8 @@ def cpu_and_cuda(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PlotRe
     directory = tmp_path_factory.mktemp("results")
     cuda = make_rows(grid(L=[1, 2, 4, 8]), ("forward", "reverse", "jacrev"), device="cuda",
                      time=lambda m, p: flop_time(m, p) / 50)
-    write_rows(directory, default_rows() + cuda)
+    jax = make_rows(grid(), ("jax-jacrev",), time=lambda m, p: flop_time("jacrev", p) / 4)
+    write_rows(directory, default_rows() + cuda + jax)
     return directory, make_plots(directory)
 
 
@@ -63,7 +66,7 @@ def test_missing_data_is_skipped_with_a_reason(tmp_path: Path) -> None:
     out = tmp_path / "figures"
     result = make_plots(tmp_path, out)
     assert {p.name for p in result.paths} == {"ratio_forward_reverse.png", "best_mode_map.png",
-                                             "efficiency.png"}
+                                             "efficiency.png", "predicted_vs_measured.png"}
     assert all(p.parent == out for p in result.paths)
     reasons = dict(line.split(": ", 1) for line in result.skipped)
     assert "only L varies over 3 or more values" in reasons["time_vs_L.png"]
@@ -86,7 +89,7 @@ def test_one_point_leaves_only_efficiency(tmp_path: Path) -> None:
     rows = make_rows(grid()) + make_rows(grid(), ("jacrev",), status=Status.ERROR, reason="boom")
     write_rows(tmp_path, rows)
     result = make_plots(tmp_path)
-    assert [p.name for p in result.paths] == ["efficiency.png"]
+    assert [p.name for p in result.paths] == ["efficiency.png", "predicted_vs_measured.png"]
     assert "both forward and reverse" in " ".join(result.skipped)
     assert_readable_png(result.paths[0])
 

@@ -9,8 +9,9 @@ import pytest
 from factories import default_rows, grid, make_rows, write_rows
 
 from jacbench.render.report import REPORT_FILE, write_report
+from jacbench.results.folder import read_results
 from jacbench.results.schema import Role, Status
-from jacbench.results.storage import ResultsError, read_results
+from jacbench.results.storage import ResultsError
 
 
 @pytest.fixture(scope="module")

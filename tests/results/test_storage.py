@@ -1,5 +1,5 @@
-"""The results table on disk: schema round-trip, merge on append, atomic writes, and every way a
-results folder can be unreadable (each a ResultsError that leaves the files as they were)."""
+"""One results file: schema round-trip, atomic writes, upgrades, and every way a file can be
+unreadable (each a ResultsError that leaves the files as they were)."""
 
 from __future__ import annotations
 
@@ -14,17 +14,23 @@ import pytest
 from factories import result_row as make_row
 
 from jacbench.results import storage
+from jacbench.results.folder import LEGACY_FILE as RESULTS_FILE
+from jacbench.results.folder import read_results
 from jacbench.results.schema import COLUMN_NAMES, KEY_COLUMNS, SCHEMA, SCHEMA_VERSION
 from jacbench.results.storage import (
-    RESULTS_FILE,
     ResultsError,
-    append_rows,
     check_writable,
     empty_frame,
-    read_results,
     to_table,
-    write_results,
+    write_file,
 )
+
+
+def write_results(folder, frame: pd.DataFrame) -> None:
+    """A folder holding one results file (the single-file layout of schema 1 and 2)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_file(folder / RESULTS_FILE, pa.Table.from_pandas(frame, schema=SCHEMA,
+                                                           preserve_index=False))
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
@@ -106,45 +112,6 @@ def test_a_missing_folder_reads_as_an_empty_table(tmp_path):
     assert list(empty_frame().columns) == list(COLUMN_NAMES)
 
 
-# --- merging -------------------------------------------------------------------------------------
-
-
-def test_append_replaces_sweep_rows_with_the_same_key(tmp_path):
-    first = append_rows(tmp_path, empty_frame(), [
-        make_row(status="error", reason="boom", time_median_s=None),
-        make_row(mode="reverse"),
-    ])
-    assert len(first) == 2
-    merged = append_rows(tmp_path, read_results(tmp_path),
-                         [make_row(time_median_s=5e-5, run_id="run2"), make_row(D=2)])
-    stored = read_results(tmp_path)
-    assert len(stored) == len(merged) == 3
-    assert len(set(map(tuple, stored[list(KEY_COLUMNS)].itertuples(index=False)))) == 3
-    forward = stored[(stored["mode"] == "forward") & (stored["D"] == 9)].iloc[0]
-    assert (forward["status"], forward["time_median_s"], forward["run_id"]) == ("ok", 5e-5, "run2")
-
-
-def test_append_keeps_stability_rows_of_each_run(tmp_path):
-    start1 = make_row(role="stability-start", run_id="run1", time_median_s=1e-5)
-    start2 = make_row(role="stability-start", run_id="run2", time_median_s=2e-5)
-    append_rows(tmp_path, empty_frame(), [start1])
-    append_rows(tmp_path, read_results(tmp_path), [start2])
-    stored = read_results(tmp_path)
-    assert sorted(stored["run_id"]) == ["run1", "run2"]
-    # ... but the same run writing the same stability row again replaces it.
-    again = make_row(role="stability-start", run_id="run2", time_median_s=3e-5)
-    append_rows(tmp_path, stored, [again])
-    stored = read_results(tmp_path)
-    assert sorted(zip(stored["run_id"], stored["time_median_s"], strict=True)) == [
-        ("run1", 1e-5), ("run2", 3e-5)]
-
-
-def test_sweep_and_stability_rows_of_one_point_do_not_replace_each_other(tmp_path):
-    append_rows(tmp_path, empty_frame(), [make_row(), make_row(role="stability-end")])
-    append_rows(tmp_path, read_results(tmp_path), [make_row(role="stability-start")])
-    assert sorted(read_results(tmp_path)["role"]) == ["stability-end", "stability-start", "sweep"]
-
-
 # --- atomic writes -------------------------------------------------------------------------------
 
 
@@ -162,21 +129,6 @@ def test_the_results_file_gets_the_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / RESULTS_FILE).stat().st_mode & 0o777 == 0o644
-
-
-def test_a_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
-    write_results(tmp_path, to_table([make_row()]).to_pandas())
-    before = (tmp_path / RESULTS_FILE).read_bytes()
-
-    def broken_write(table, where, **kwargs):
-        where.write(b"half a file")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(storage.pq, "write_table", broken_write)
-    with pytest.raises(OSError, match="disk full"):
-        append_rows(tmp_path, read_results(tmp_path), [make_row(D=7)])
-    assert [p.name for p in tmp_path.iterdir()] == [RESULTS_FILE]
-    assert (tmp_path / RESULTS_FILE).read_bytes() == before
 
 
 # --- unreadable folders --------------------------------------------------------------------------
@@ -201,19 +153,6 @@ def test_a_text_file_named_results_parquet_is_a_results_error(tmp_path):
     assert (tmp_path / RESULTS_FILE).read_text() == "not parquet at all\n"
 
 
-def test_foreign_parquet_files_are_a_results_error(tmp_path):
-    pq.write_table(pa.table({"x": [1, 2]}), tmp_path / "theirs.parquet")
-    with pytest.raises(ResultsError, match=r"theirs\.parquet"):
-        read_results(tmp_path)
-
-
-def test_foreign_parquet_beside_the_results_is_a_results_error(tmp_path):
-    write_results(tmp_path, to_table([make_row()]).to_pandas())
-    pq.write_table(pa.table({"x": [1, 2]}), tmp_path / "theirs.parquet")
-    with pytest.raises(ResultsError, match=r"theirs\.parquet"):
-        read_results(tmp_path)
-
-
 def test_a_parquet_file_of_another_schema_is_a_results_error(tmp_path):
     pq.write_table(pa.table({"mode": ["forward"], "x": [1.0]}), tmp_path / RESULTS_FILE)
     with pytest.raises(ResultsError, match="lacks columns"):
@@ -233,6 +172,52 @@ def test_a_file_given_as_the_folder_is_a_results_error(tmp_path):
     afile.write_text("x")
     with pytest.raises(ResultsError, match="not a folder"):
         read_results(afile)
+
+
+def test_a_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    import errno
+
+    write_results(tmp_path, to_table([make_row()]).to_pandas())
+    before = (tmp_path / RESULTS_FILE).read_bytes()
+
+    def full_disk(table, where, **kwargs):
+        where.write(b"half a file")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(storage.pq, "write_table", full_disk)
+    with pytest.raises(ResultsError, match="no space left on the device") as info:
+        write_file(tmp_path / RESULTS_FILE, to_table([make_row(D=7)]))
+    assert "\n" not in str(info.value)
+    assert [p.name for p in tmp_path.iterdir()] == [RESULTS_FILE]
+    assert (tmp_path / RESULTS_FILE).read_bytes() == before
+
+
+def test_a_hand_edited_column_of_the_wrong_type_is_found_before_measuring(tmp_path):
+    table = to_table([make_row()])
+    edited = table.set_column(table.schema.get_field_index("L"), "L", pa.array(["nine"]))
+    pq.write_table(edited, tmp_path / RESULTS_FILE)
+    with pytest.raises(ResultsError, match="column 'L' holds string"):
+        read_results(tmp_path)
+
+
+def test_check_writable_fails_on_a_full_disk(tmp_path, monkeypatch):
+    import errno
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(storage.os, "write", full)
+    with pytest.raises(ResultsError, match="no space left"):
+        check_writable(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_writable_refuses_a_file_as_the_folder(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    with pytest.raises(ResultsError, match="is a file, not a folder"):
+        check_writable(afile)
+    assert afile.read_text() == "keep me"
 
 
 def test_check_writable_accepts_a_new_folder_and_leaves_nothing_in_it(tmp_path):

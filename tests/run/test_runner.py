@@ -18,8 +18,8 @@ from test_sweep import only, run, tiny_spec
 
 from jacbench.model.reference import TOLERANCE
 from jacbench.modes.registry import MODES
+from jacbench.results.folder import read_results
 from jacbench.results.point import Point
-from jacbench.results.storage import read_results
 from jacbench.run import runner
 from jacbench.run.instruments import PROBES_AT_START, Yardsticks
 from jacbench.run.runner import PointRunner

@@ -10,7 +10,7 @@ from importlib import resources
 
 import pytest
 
-from jacbench.modes.catalog import mode_names as available_modes
+from jacbench.modes.catalog import default_modes
 from jacbench.results.point import AXES, Point
 from jacbench.run.settings import Settings
 from jacbench.run.spec import (
@@ -102,7 +102,7 @@ def test_setting_overrides_replace_the_configs_settings():
 
 
 def test_settings_default_to_every_mode():
-    assert build_spec({}).settings.modes == available_modes()
+    assert build_spec({}).settings.modes == default_modes()
 
 
 def test_devices_dtypes_and_activations_multiply_the_shapes():
@@ -323,3 +323,17 @@ def test_what_is_not_given_takes_the_settings_defaults():
 def test_the_presets_name_only_known_settings():
     for name in preset_names():
         build_spec(load_preset(name))  # raises on an unknown key
+
+
+def test_a_grid_adds_its_extra_modes_at_its_points_only_and_modes_flag_drops_them():
+    config = {"modes": ["forward", "reverse"],
+              "grid": [{"L": [2], "D": [3], "K": [4], "P": [5, 6]},
+                       {"L": [2], "D": [3], "K": [4], "P": [6], "extra_modes": ["reverse-aoti",
+                                                                               "reverse"]}]}
+    spec = build_spec(config)
+    by_P = {p.P: spec.modes_at(p) for p in spec.points}
+    assert by_P == {5: ("forward", "reverse"), 6: ("forward", "reverse", "reverse-aoti")}
+    flagged = build_spec(config, {"modes": ["chain"]})
+    assert {flagged.modes_at(p) for p in flagged.points} == {("chain",)}
+    with pytest.raises(SpecError, match="sideways"):
+        build_spec({"grid": [{"extra_modes": ["sideways"]}]})

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
@@ -26,15 +27,24 @@ from fakes import HEALTHY_GFLOPS
 
 import jacbench
 from jacbench.model.reference import TOLERANCE
-from jacbench.results.schema import KEY_COLUMNS, SCHEMA_VERSION
-from jacbench.results.storage import (
-    RESULTS_FILE,
-    ResultsError,
-    read_results,
-    write_results,
-)
+from jacbench.results.folder import LEGACY_FILE, data_files, read_results
+from jacbench.results.schema import KEY_COLUMNS, SCHEMA, SCHEMA_VERSION
+from jacbench.results.storage import ResultsError, write_file
 from jacbench.run import sweep
 from jacbench.run.spec import build_spec
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """The bytes of every results file of a folder."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in data_files(folder)}
+
+
+def replace_results(folder: Path, frame: pd.DataFrame) -> None:
+    """The folder holding exactly ``frame``, as one file."""
+    for path in data_files(folder):
+        path.unlink()
+    table = pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False)
+    write_file(folder / LEGACY_FILE, table)
 
 
 def tiny_spec(D=(1, 2), modes_=("forward", "reverse"), stability=0, **settings):
@@ -100,11 +110,11 @@ def test_a_tiny_sweep_records_every_point_and_mode(tmp_path, steady_machine):
 def test_running_again_does_nothing_and_writes_nothing(tmp_path, steady_machine):
     spec = tiny_spec()
     run(spec, tmp_path)
-    before = (tmp_path / RESULTS_FILE).read_bytes()
+    before = snapshot(tmp_path)
     outcome, said = run(spec, tmp_path)
     assert "nothing to do" in said
     assert (outcome.new_rows, outcome.points_run) == (0, 0)
-    assert (tmp_path / RESULTS_FILE).read_bytes() == before
+    assert snapshot(tmp_path) == before
     assert len(outcome.frame) == 4
 
 
@@ -157,30 +167,33 @@ def test_default_out_names_the_date_host_and_devices():
 
 def _stored_env(**changes) -> pd.DataFrame:
     env = {"host": socket.gethostname(), "cpu_model": "x", "torch_version": "1",
-           "cuda_version": ""}
+           "cuda_version": "", "run_id": "earlier"}
     return pd.DataFrame([{**env, **changes}])
 
 
 def test_results_of_another_machine_or_torch_are_refused_unless_appending():
     mine = {"host": socket.gethostname(), "cpu_model": "x", "torch_version": "1",
-            "cuda_version": ""}
+            "cuda_version": "", "run_id": "now"}
     sweep.check_compatible(_stored_env(), mine, append=False)
     sweep.check_compatible(pd.DataFrame(), mine, append=False)
     for column, value in (("host", "elsewhere"), ("torch_version", "0.4"), ("cpu_model", "y")):
         with pytest.raises(ResultsError, match=f"{column}={value}.*--append"):
             sweep.check_compatible(_stored_env(**{column: value}), mine, append=False)
         sweep.check_compatible(_stored_env(**{column: value}), mine, append=True)
+        # ... but the shards of one run may run on several hosts: they are one run
+        sweep.check_compatible(_stored_env(**{column: value, "run_id": "now"}), mine,
+                               append=False)
 
 
 def test_run_sweep_mixes_another_machines_folder_only_when_appending(tmp_path, steady_machine):
     run(tiny_spec(D=(1,)), tmp_path)
     stored = read_results(tmp_path)
     stored["host"] = "elsewhere"
-    write_results(tmp_path, stored)
-    before = (tmp_path / RESULTS_FILE).read_bytes()
+    replace_results(tmp_path, stored)
+    before = snapshot(tmp_path)
     with pytest.raises(ResultsError, match="host=elsewhere"):
         run(tiny_spec(D=(1, 2)), tmp_path)
-    assert (tmp_path / RESULTS_FILE).read_bytes() == before
+    assert snapshot(tmp_path) == before
     run(tiny_spec(D=(1, 2)), tmp_path, append=True)
     stored = read_results(tmp_path)
     mine = stored[stored["host"] == socket.gethostname()]
@@ -199,10 +212,10 @@ def sweep_command(out: Path, config: Path) -> list[str]:
             "--config", str(config), "--no-progress", "--no-report", "--out", str(out)]
 
 
-def count_sweep_rows(path: Path) -> int:
-    if not path.exists():
-        return 0
-    roles = pq.read_table(path, columns=["role"]).column("role").to_pylist()
+def count_sweep_rows(folder: Path) -> int:
+    """Sweep rows in the folder's parts (each read whole: a part is written atomically)."""
+    roles = [r for p in folder.glob("part-*.parquet")
+             for r in pq.read_table(p, columns=["role"]).column("role").to_pylist()]
     return roles.count("sweep")
 
 
@@ -218,7 +231,7 @@ def test_kill_9_mid_sweep_then_resume_gives_every_point_once(tmp_path):
         proc = subprocess.Popen(command, cwd=tmp_path, stdout=sink, stderr=sink)
         try:
             deadline = time.monotonic() + 180
-            while count_sweep_rows(out / RESULTS_FILE) < 1:
+            while count_sweep_rows(out) < 1:
                 assert proc.poll() is None, f"the sweep ended before it was killed:\n" \
                                             f"{log.read_text()}"
                 assert time.monotonic() < deadline, "no sweep row appeared in time"
@@ -231,8 +244,8 @@ def test_kill_9_mid_sweep_then_resume_gives_every_point_once(tmp_path):
                 proc.wait()
 
     # Every file there reads, and the folder reads as one table.
-    visible = sorted(p.name for p in out.iterdir() if not p.name.startswith((".", "_")))
-    assert visible == [RESULTS_FILE]
+    visible = [p.name for p in out.iterdir() if not p.name.startswith((".", "_"))]
+    assert len(visible) == 1 and visible[0].startswith("part-"), visible
     killed = pd.read_parquet(out)
     assert len(killed) == len(read_results(out))
     points, expected_rows = 4 * 2, 4 * 2 * 2

@@ -1,0 +1,88 @@
+"""``python -m jacbench advise``: the command line of the advisor (``jacbench.run.advise``).
+
+    python -m jacbench advise --L 10 --D 1000 --K 1000 --P 1
+    python -m jacbench advise --L 4 --D 64 --K 128 --P 64 --batch 16 --from results/x --json
+    python -m jacbench advise --L 6 --D 512 --K 16 --P 512 --measure
+
+Ranks every mode available here by the calibrated time model's prediction, each with the term
+that dominates it in words. Errors (a bad shape, an unknown device, no CUDA, a folder without a
+calibration) are one line on stderr and exit status 2. torch is imported only when it runs, so
+``--help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_advise_parser", "cmd_advise"]
+
+EXIT_USAGE = 2
+
+
+def _size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def add_advise_parser(commands: argparse._SubParsersAction) -> None:
+    advise = commands.add_parser(
+        "advise", help="which mode to use for one shape on this machine, predicted in seconds",
+        description="Rank every available Jacobian mode at one shape by the calibrated time "
+        "model, with the term that dominates each prediction. Calibrates this machine in a few "
+        "seconds (cached for a day) unless --from names a results folder.")
+    add = advise.add_argument
+    for axis, what in (("L", "layers"), ("D", "input size"), ("K", "hidden width"),
+                       ("P", "output size")):
+        add(f"--{axis}", type=_size, required=True, metavar="N", help=what)
+    add("--batch", type=_size, default=1, metavar="N", help="inputs per call (default 1)")
+    add("--device", default="cpu", choices=("cpu", "cuda"), help="cpu (default) or cuda")
+    add("--dtype", default="float32", choices=("float32", "float64"), help="default float32")
+    add("--modes", nargs="+", metavar="MODE", help="rank only these modes")
+    add("--from", dest="from_dir", metavar="DIR",
+        help="use the calibration stored in this results folder (no measuring)")
+    add("--recalibrate", action="store_true", help="measure the machine anew, ignoring the cache")
+    add("--measure", action="store_true", help="time the top modes at this shape to check")
+    add("--top", type=_size, default=3, metavar="N", help="modes --measure times (default 3)")
+    add("--json", action="store_true", help="print the ranking as JSON, best first")
+
+
+def cmd_advise(args: argparse.Namespace) -> int:
+    from jacbench.run import advise
+
+    try:
+        return _advise(args, advise)
+    except advise.AdviseError as exc:
+        print(f"jacbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _advise(args: argparse.Namespace, advise) -> int:  # advise: the jacbench.run.advise module
+    import torch
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise advise.AdviseError(f"--device cuda: no CUDA device is available to torch "
+                                 f"{torch.__version__} on this machine")
+    shape = advise.Shape(args.L, args.D, args.K, args.P, args.batch, args.device, args.dtype)
+    available = advise.available_modes(shape.device, shape.dtype)
+    names = available
+    if args.modes:
+        unknown = [m for m in args.modes if m not in available]
+        if unknown:
+            raise advise.AdviseError(f"--modes: {', '.join(unknown)} not available here; "
+                                     f"choose from {', '.join(available)}")
+        names = args.modes
+    model, source = advise.machine_model(shape.device, shape.dtype, args.from_dir,
+                                         recalibrate=args.recalibrate)
+    ranking = advise.rank(shape, model, names)
+    measured = advise.measure_top(shape, ranking, args.top) if args.measure else None
+    if args.json:
+        print(advise.ranking_json(ranking, measured))
+    else:
+        print("\n".join(advise.ranking_lines(shape, ranking, source, measured)))
+    return 0

@@ -1,0 +1,146 @@
+"""The calibrated time model against the measurements: errors, the advisor's picks, slopes.
+
+Every number here comes from the table's ``predicted_s`` and ``predicted_bound`` columns, which
+the sweep fills from the calibration it measured at its start (``jacbench.theory.time_model``);
+a table written before them has none, and each function then says so by returning nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from jacbench.analysis.fits import find_sweeps, loglog_slope
+from jacbench.analysis.table import Fixed, group_by
+from jacbench.modes.catalog import CATALOG, HAND_WRITTEN, mode_order
+from jacbench.results.point import AXES, POINT_FIELDS
+
+__all__ = ["ADVISOR_WITHIN", "AdvisorScore", "ModeError", "SlopeCheck", "advisor_score",
+           "mode_errors", "predicted_rows", "slope_checks"]
+
+#: The advisor's pick counts as right when it is the fastest mode or this close to it.
+ADVISOR_WITHIN = 0.10
+
+
+def predicted_rows(ok: pd.DataFrame) -> pd.DataFrame:
+    """The ok rows that carry a positive prediction, with ``error`` = predicted / measured - 1."""
+    if "predicted_s" not in ok:
+        return ok.iloc[0:0].assign(error=[])
+    predicted = pd.to_numeric(ok["predicted_s"], errors="coerce")
+    rows = ok[predicted > 0].copy()
+    rows["error"] = predicted[predicted > 0] / rows["time_median_s"] - 1
+    return rows
+
+
+def family(mode: str) -> str:
+    """The mode's catalogue family ("hand-written", "library", ...); "other" if unknown."""
+    info = CATALOG.get(mode)
+    return info.family if info is not None else "other"
+
+
+@dataclass(frozen=True)
+class ModeError:
+    """How far one mode's predictions are from its measurements, over its ok rows."""
+
+    mode: str
+    family: str
+    rows: int
+    median: float  # median |predicted / measured - 1|
+    p90: float
+    bias: float  # median predicted / measured
+
+
+def mode_errors(ok: pd.DataFrame) -> list[ModeError]:
+    """Per mode (registry order), then per family ("all hand-written", ...) and over all rows."""
+    rows = predicted_rows(ok)
+    found = []
+
+    def summary(name: str, fam: str, g: pd.DataFrame) -> ModeError:
+        err = g["error"].abs()
+        return ModeError(name, fam, len(g), float(err.median()), float(np.percentile(err, 90)),
+                         float((g["error"] + 1).median()))
+
+    for mode in mode_order(rows["mode"].unique()):
+        found.append(summary(mode, family(mode), rows[rows["mode"] == mode]))
+    families = rows["mode"].map(family)
+    for fam in sorted(set(families)):
+        found.append(summary(f"all {fam}", fam, rows[families == fam]))
+    return found
+
+
+@dataclass(frozen=True)
+class AdvisorScore:
+    """The advisor's pick (fastest predicted) against the fastest measured, point by point."""
+
+    points: int
+    right: int  # the pick is the fastest, or within ADVISOR_WITHIN of it
+    misses: list[tuple[Fixed, str, str, float]]  # (point, pick, fastest, pick's slowdown)
+
+    @property
+    def share(self) -> float:
+        return self.right / self.points if self.points else float("nan")
+
+
+def advisor_score(ok: pd.DataFrame, modes: set[str] | None = None) -> AdvisorScore:
+    """Over points where two or more modes (of ``modes``, default all) measured ok with a
+    prediction: how often the predicted fastest is the measured fastest, or within 10%."""
+    rows = predicted_rows(ok)
+    if modes is not None:
+        rows = rows[rows["mode"].isin(modes)]
+    points = right = 0
+    misses = []
+    for fixed, g in group_by(rows, POINT_FIELDS):
+        if len(g) < 2:
+            continue
+        points += 1
+        pick = g.loc[g["predicted_s"].astype(float).idxmin()]
+        best = g.loc[g["time_median_s"].idxmin()]
+        slowdown = float(pick["time_median_s"] / best["time_median_s"])
+        if slowdown <= 1 + ADVISOR_WITHIN:
+            right += 1
+        if pick["mode"] != best["mode"]:
+            misses.append((fixed, str(pick["mode"]), str(best["mode"]), slowdown))
+    misses.sort(key=lambda m: -m[3])
+    return AdvisorScore(points, right, misses)
+
+
+@dataclass(frozen=True)
+class SlopeCheck:
+    """One mode along one sweep: measured, predicted and FLOP-model slopes, and why they differ
+    (the dominant term at the two ends of the sweep)."""
+
+    axis: str
+    fixed: Fixed
+    mode: str
+    x: tuple[int, ...]
+    measured: float
+    predicted: float
+    flop_model: float | None
+    bound_low: str
+    bound_high: str
+
+
+def slope_checks(ok: pd.DataFrame) -> list[SlopeCheck]:
+    """A check per (sweep of any axis, mode) where every point has a prediction."""
+    rows = predicted_rows(ok)
+    found = []
+    for axis in AXES:
+        for sweep in find_sweeps(rows, axis):
+            for mode in mode_order(sweep.rows["mode"].unique()):
+                g = sweep.rows[sweep.rows["mode"] == mode].sort_values(axis)
+                if g[axis].nunique() < 3 or g[axis].nunique() != len(g):
+                    continue
+                x = tuple(int(v) for v in g[axis])
+                flops = pd.to_numeric(g["flops"], errors="coerce")
+                model = loglog_slope(x, flops) if (flops > 0).all() else None
+                found.append(SlopeCheck(
+                    axis, sweep.fixed, mode, x, loglog_slope(x, g["time_median_s"]),
+                    loglog_slope(x, g["predicted_s"].astype(float)), model,
+                    str(g["predicted_bound"].iloc[0]), str(g["predicted_bound"].iloc[-1])))
+    return found
+
+
+def hand_written_modes() -> set[str]:
+    return {m for m, info in CATALOG.items() if info.family == HAND_WRITTEN}

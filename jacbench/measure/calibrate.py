@@ -1,0 +1,236 @@
+"""Calibrating the time model: short micro-probes that measure a device's ``MachineModel``.
+
+Each parameter of ``jacbench.theory.time_model.MachineModel`` comes from one probe or a few, at
+the thread count torch runs with now, in a couple of seconds in all:
+
+- ``dispatch_s``: a Python loop of tiny act, act' and matrix-vector calls, per call;
+- ``peak_flops``: a square GEMM; ``gemm_half_dim``: GEMMs of 4 and 16 rows against it;
+- ``sync_s``: mid-sized GEMMs (64 and 128 rows of 128×128), what is left beyond dispatch and
+  arithmetic;
+- ``elementwise_rate``: a fused act' kernel (tanh_backward) on 64 Ki elements;
+- ``bandwidth``: matrix-vector products cycling forth and back over matrices of a working set of
+  each size (256 KiB to 64 MiB on a CPU), less one dispatch per product;
+- ``overheads``: each mode handed in (``mode_probes``) timed at three tiny shapes, where only its
+  calls cost time; a fixed cost and a cost per call are fitted to the three by least squares;
+  a library mode (``work_probes``) once more at a mid-sized shape, for its work factor.
+
+Everything is timed by ``timer(label, build)``, which builds the probe's callable and returns
+seconds per call (by default the best block of ``time_callable``); the machine probes run in
+``MACHINE_ROUNDS`` rounds and keep their best, since a moment when another process holds a core
+only ever slows a probe. Tests hand in a fake that answers by label and builds nothing. Knows
+nothing about Jacobians beyond the call counts of ``jacbench.theory.operations``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import torch
+
+from jacbench.measure.timing import time_callable
+from jacbench.theory.operations import operations
+from jacbench.theory.time_model import MachineModel, ModeOverhead, predict
+
+__all__ = ["TINY_SHAPES", "WORK_SHAPE", "Timer", "calibrate", "default_timer", "fit_overhead",
+           "fit_work_factor"]
+
+#: (label, build) -> seconds per call of the callable ``build()`` returns.
+Timer = Callable[[str, Callable[[], Callable[[], object]]], float]
+#: A mode made ready at a tiny (L, D, K, P): returns the callable to time.
+ModeProbe = Callable[[int, int, int, int], Callable[[], object]]
+#: The tiny shapes a mode's call costs are fitted to: depth and width (D, P) varied.
+TINY_SHAPES = ((2, 4, 4, 4), (8, 4, 4, 4), (2, 16, 4, 16))
+#: The shape a library mode's work factor is measured at: its products dominate its calls.
+WORK_SHAPE = (2, 256, 256, 256)
+DISPATCH_LOOP = 8  # layers of (act, act', mv) in the dispatch probe: 3 calls each
+GEMM_SQUARE = {"cpu": 512, "cuda": 4096}
+THIN_ROWS = (4, 16)
+MID_GEMMS = ((64, 128, 128), (128, 128, 128))
+ELEMENTS = 1 << 16
+#: Rounds of the machine probes; each probe keeps its best round (a busy moment only slows).
+MACHINE_ROUNDS = 3
+WORKING_SETS = {"cpu": tuple(1 << p for p in (18, 20, 22, 24, 26)),
+                "cuda": tuple(1 << p for p in (20, 23, 26, 29))}
+
+
+def default_timer(device: str, min_run_time: float = 0.02) -> Timer:
+    """The best per-call time over ``min_run_time`` of repeats: another process or a slow
+    moment only ever slows a probe, and a calibration taken then would mislead every point."""
+    def timer(label: str, build: Callable[[], Callable[[], object]]) -> float:
+        timing = time_callable(build(), device=device, min_run_time=min_run_time)
+        return min(timing.raw_times_s)
+
+    return timer
+
+
+def _kind(device: str) -> str:
+    return "cuda" if str(device).startswith("cuda") else "cpu"
+
+
+def _randn(*shape: int, device: str, dtype: torch.dtype) -> torch.Tensor:
+    return torch.randn(*shape, device=device, dtype=dtype)
+
+
+def _builders(device: str, dtype: torch.dtype) -> dict[str, Callable[[], Callable[[], object]]]:
+    """Every machine probe by label: a function that builds the callable to time."""
+    def r(*shape: int) -> torch.Tensor:
+        return _randn(*shape, device=device, dtype=dtype)
+
+    def dispatch() -> Callable[[], object]:
+        W, h, g = r(4, 4), r(4), r(4)
+
+        def loop() -> object:
+            x = h
+            for _ in range(DISPATCH_LOOP):
+                a = torch.tanh(x)
+                torch.ops.aten.tanh_backward.default(g, a)
+                x = torch.mv(W, a)
+            return x
+
+        return loop
+
+    def gemm(m: int, k: int, n: int) -> Callable[[], Callable[[], object]]:
+        def build() -> Callable[[], object]:
+            A, B = r(m, k), r(k, n)
+            return lambda: torch.mm(A, B)
+        return build
+
+    def elementwise() -> Callable[[], object]:
+        g, a = r(ELEMENTS), r(ELEMENTS)
+        return lambda: torch.ops.aten.tanh_backward.default(g, a)
+
+    def cycle(size: int) -> Callable[[], Callable[[], object]]:
+        def build() -> Callable[[], object]:
+            n, count = _cycle_shape(size, dtype.itemsize)
+            Ws = [r(n, n) for _ in range(count)]
+            order, x = Ws + Ws[::-1], r(n)
+            return lambda: [torch.mv(W, x) for W in order]
+        return build
+
+    square = GEMM_SQUARE[_kind(device)]
+    found = {"dispatch": dispatch, f"gemm {square}x{square}x{square}": gemm(square, square, square),
+             f"elementwise {ELEMENTS}": elementwise}
+    found |= {f"gemm {s}x{square}x{square}": gemm(s, square, square) for s in THIN_ROWS}
+    found |= {f"gemm {m}x{k}x{n}": gemm(m, k, n) for m, k, n in MID_GEMMS}
+    found |= {f"bandwidth {s}": cycle(s) for s in WORKING_SETS[_kind(device)]}
+    return found
+
+
+def _cycle_shape(size: int, itemsize: int) -> tuple[int, int]:
+    """(n, count): ``count`` n×n matrices of ``size`` bytes in all (n at most 1024)."""
+    n = min(1024, int((size / itemsize) ** 0.5))
+    return n, max(1, size // (n * n * itemsize))
+
+
+def _gemm_law(seconds: Mapping[str, float], dispatch: float, square: int
+              ) -> tuple[float, float, float]:
+    """(peak_flops, gemm_half_dim, sync_s) from the GEMM probes.
+
+    Each is taken with the others held, a few times over: the square GEMM runs at
+    square / (square + half) of the peak, and the thin ones pay the sync too.
+    """
+    square_rate = 2.0 * square**3 / seconds[f"gemm {square}x{square}x{square}"]
+    peak, half, sync = square_rate, 0.0, 0.0
+    for _ in range(8):
+        halves = []
+        for s in THIN_ROWS:
+            work = max(seconds[f"gemm {s}x{square}x{square}"] - dispatch - sync, 1e-12)
+            efficiency = min(2.0 * s * square * square / work / peak, 1.0)
+            halves.append(s * (1 / efficiency - 1))
+        half = max(0.0, statistics.median(halves))
+        peak = square_rate * (square + half) / square
+        syncs = [seconds[f"gemm {m}x{k}x{n}"] - dispatch
+                 - 2.0 * m * k * n / (peak * min(m, k, n) / (min(m, k, n) + half))
+                 for m, k, n in MID_GEMMS]
+        sync = max(0.0, statistics.median(syncs))
+    return peak, half, sync
+
+
+def _machine(seconds: Mapping[str, float], device: str, itemsize: int) -> MachineModel:
+    """The parameters from the probes' seconds per call (pure arithmetic: see the docstring)."""
+    dispatch = seconds["dispatch"] / (3 * DISPATCH_LOOP)
+    peak, half, sync = _gemm_law(seconds, dispatch, GEMM_SQUARE[_kind(device)])
+    bandwidth = []
+    for size in WORKING_SETS[_kind(device)]:
+        n, count = _cycle_shape(size, itemsize)
+        per_mv = seconds[f"bandwidth {size}"] / (2 * count)
+        bandwidth.append((float(n * n * count * itemsize), n * n * itemsize / max(
+            per_mv - dispatch, 1e-12)))
+    elementwise = ELEMENTS / max(seconds[f"elementwise {ELEMENTS}"] - dispatch, 1e-12)
+    return MachineModel(dispatch_s=dispatch, peak_flops=peak, gemm_half_dim=half, sync_s=sync,
+                        elementwise_rate=elementwise, bandwidth=tuple(bandwidth))
+
+
+def fit_overhead(mode: str, measured: Mapping[tuple[int, int, int, int], float],
+                 model: MachineModel, itemsize: int = 4) -> ModeOverhead:
+    """fixed_s and call_s of ``mode`` from its seconds at tiny shapes, by least squares.
+
+    What the model predicts there without call costs (the work) is taken off first; the rest is
+    fixed_s + calls · call_s, both kept non-negative.
+    """
+    bare = replace(model, overheads={mode: ModeOverhead(0.0, 0.0)})
+    calls, rest = [], []
+    for (L, D, K, P), seconds in measured.items():
+        calls.append(float(sum(op.calls * op.repeat for op in operations(mode, L, D, K, P))))
+        rest.append(seconds - predict(mode, L, D, K, P, 1, bare, dtype_bytes=itemsize).seconds)
+    n, mc, mr = len(calls), statistics.fmean(calls), statistics.fmean(rest)
+    spread = sum((c - mc) ** 2 for c in calls)
+    call_s = sum((c - mc) * (r - mr) for c, r in zip(calls, rest, strict=True)) / spread \
+        if n > 1 and spread > 0 else 0.0
+    if call_s <= 0:
+        return ModeOverhead(max(0.0, mr), 0.0)
+    fixed = mr - call_s * mc
+    if fixed < 0:
+        return ModeOverhead(0.0, sum(c * r for c, r in zip(calls, rest, strict=True))
+                            / sum(c * c for c in calls))
+    return ModeOverhead(fixed, call_s)
+
+
+def fit_work_factor(mode: str, seconds: float, own: ModeOverhead, model: MachineModel,
+                    itemsize: int = 4) -> ModeOverhead:
+    """``own`` with the work factor that makes ``mode`` take ``seconds`` at ``WORK_SHAPE``: its
+    time beyond calls over the model's, kept within [1/2, 8] (a noisy probe cannot run away)."""
+    bare = replace(model, overheads={mode: replace(own, work_factor=1.0)})
+    p = predict(mode, *WORK_SHAPE, 1, bare, dtype_bytes=itemsize)
+    work = p.seconds - p.terms["calls"]
+    factor = (seconds - p.terms["calls"]) / work if work > 0 else 1.0
+    return replace(own, work_factor=min(8.0, max(0.5, factor)))
+
+
+def calibrate(device: str = "cpu", dtype: str = "float32", *,
+              mode_probes: Mapping[str, ModeProbe] | None = None, timer: Timer | None = None,
+              clock: Callable[[], float] = time.perf_counter,
+              work_probes: frozenset[str] = frozenset()) -> MachineModel:
+    """Measure the time model of ``device`` in ``dtype`` (a couple of seconds on a CPU).
+
+    Each mode of ``mode_probes`` gets its call costs; those named in ``work_probes`` (library
+    modes) their work factor too.
+    """
+    torch_dtype = getattr(torch, dtype)
+    timer = timer or default_timer(device)
+    start = clock()
+    seconds: dict[str, float] = {}
+    with torch.inference_mode():
+        for _ in range(MACHINE_ROUNDS):  # the best of a few rounds, spread over a second or so
+            for label, build in _builders(device, torch_dtype).items():
+                seconds[label] = min(seconds.get(label, math.inf), timer(label, build))
+    model = _machine(seconds, device, torch_dtype.itemsize)
+    overheads = {}
+    for mode, probe in (mode_probes or {}).items():
+        measured = {shape: timer(f"mode {mode} {'x'.join(map(str, shape))}",
+                                 lambda probe=probe, shape=shape: probe(*shape))
+                    for shape in TINY_SHAPES}
+        overheads[mode] = fit_overhead(mode, measured, model, torch_dtype.itemsize)
+        if mode in work_probes:
+            label = f"mode {mode} {'x'.join(map(str, WORK_SHAPE))}"
+            seconds = timer(label, lambda probe=probe: probe(*WORK_SHAPE))
+            overheads[mode] = fit_work_factor(mode, seconds, overheads[mode], model,
+                                              torch_dtype.itemsize)
+    return replace(model, overheads=overheads, device=device, dtype=dtype,
+                   threads=torch.get_num_threads(), calibration_s=clock() - start,
+                   calibrated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))

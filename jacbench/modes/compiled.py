@@ -1,0 +1,141 @@
+"""torch modes compiled by inductor: the same algorithm as the eager mode, as one compiled program.
+
+- ``<mode>-compiled``: ``torch.compile(lambda x: <mode>(net, x), dynamic=False, fullgraph=True)``
+  with ``INDUCTOR_OPTIONS``: what most users try first; it still enters through Python and
+  dynamo's guards on every call.
+- ``<mode>-aoti``: AOTInductor: ``torch.export`` of the mode on the model, compiled ahead of time
+  to a shared library (``torch._inductor.aoti_compile_and_package``) and loaded back
+  (``aoti_load_package``): a call is one C++ entry, no guards.
+
+The arithmetic is the eager mode's, so is its cost model: what compiling can save is dispatch
+(one call instead of tens of torch operations) and memory traffic (fused elementwise kernels),
+not multiply-adds. Both compile on the first call of ``Prepared.call`` (3-15 s per shape on a
+2-core CPU, less when inductor's on-disk cache already holds the kernels); the runner's untimed
+first call pays it and records it as ``compile_s``, apart from the timed median. Compiled
+programs are cached beside the model, per (mode, input shape, dtype, device). A sweep measures
+these modes only where asked (``modes`` in a preset's ``[[grid]]``, or ``--modes``).
+
+    >>> import torch, jacbench
+    >>> net = jacbench.MLP.random(L=2, D=3, K=4, P=2)
+    >>> jacbench.jacobian(net, torch.zeros(3), mode="reverse-aoti").shape  # doctest: +SKIP
+    torch.Size([2, 3])
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import weakref
+from collections.abc import Callable
+
+import torch
+
+from jacbench.model.mlp import MLP
+from jacbench.modes import baselines, chain, handwritten
+from jacbench.modes.prepared import Prepared
+
+__all__ = ["COMPILED", "INDUCTOR_OPTIONS", "compiled_jacobian", "prepare_compiled"]
+
+JacobianFn = Callable[[MLP, torch.Tensor], torch.Tensor]
+Program = Callable[[torch.Tensor], torch.Tensor]
+
+#: Each compiled mode: the eager mode it compiles, its function, and how it is compiled.
+COMPILED: dict[str, tuple[str, JacobianFn, str]] = {
+    "forward-compiled": ("forward", handwritten.forward_jacobian, "torch.compile"),
+    "reverse-compiled": ("reverse", handwritten.reverse_jacobian, "torch.compile"),
+    "chain-compiled": ("chain", chain.chain_jacobian, "torch.compile"),
+    "jacrev-compiled": ("jacrev", baselines.jacrev, "torch.compile"),
+    "forward-aoti": ("forward", handwritten.forward_jacobian, "aoti"),
+    "reverse-aoti": ("reverse", handwritten.reverse_jacobian, "aoti"),
+    "chain-aoti": ("chain", chain.chain_jacobian, "aoti"),
+}
+
+#: Inductor settings for torch.compile, the fastest of default, cpp_wrapper and
+#: max-autotune-no-cudagraphs at the three shapes we measured (CHANGELOG): cpp_wrapper calls the
+#: generated kernels from C++ rather than from Python, 0-8% faster than the default.
+INDUCTOR_OPTIONS: dict[str, object] = {"cpp_wrapper": True}
+
+#: Distinct shapes one process may compile a mode at: dynamo's default (8) would silently fall
+#: back to eager after the eighth point of a sweep; past this limit compiling fails loudly.
+RECOMPILE_LIMIT = 4096
+
+#: Compiled programs per model: (mode, shape, dtype, device) -> program; dropped with the model.
+_CACHE: weakref.WeakKeyDictionary[MLP, dict[tuple, Program]] = weakref.WeakKeyDictionary()
+
+
+def _torch_compile(eager: JacobianFn, net: MLP, x: torch.Tensor) -> Program:
+    dynamo = torch._dynamo.config
+    dynamo.recompile_limit = max(dynamo.recompile_limit, RECOMPILE_LIMIT)
+    dynamo.accumulated_recompile_limit = max(dynamo.accumulated_recompile_limit, RECOMPILE_LIMIT)
+    dynamo.fail_on_recompile_limit_hit = True
+    program = torch.compile(lambda x: eager(net, x), dynamic=False, fullgraph=True,
+                            options=dict(INDUCTOR_OPTIONS))
+    program(x)  # compile now, inside the call that pays for it
+    return program
+
+
+class _Exported(torch.nn.Module):
+    """The mode on the model as a module, for torch.export: weights and biases as buffers."""
+
+    def __init__(self, eager: JacobianFn, net: MLP) -> None:
+        super().__init__()
+        self.eager, self.activation, self.n = eager, net.activation, len(net.weights)
+        for i, W in enumerate(net.weights):
+            self.register_buffer(f"W{i}", W)
+        for i, b in enumerate(net.biases or ()):
+            self.register_buffer(f"b{i}", b)
+        self.bias = net.biases is not None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weights = [getattr(self, f"W{i}") for i in range(self.n)]
+        biases = [getattr(self, f"b{i}") for i in range(self.n)] if self.bias else None
+        return self.eager(MLP(weights, biases, self.activation), x)
+
+
+def _aoti(eager: JacobianFn, net: MLP, x: torch.Tensor) -> Program:
+    exported = torch.export.export(_Exported(eager, net), (x,))
+    with tempfile.TemporaryDirectory(prefix="jacbench-aoti-") as folder:
+        path = torch._inductor.aoti_compile_and_package(
+            exported, package_path=os.path.join(folder, "mode.pt2"))
+        return torch._inductor.aoti_load_package(path)
+
+
+def _program(mode: str, net: MLP, x: torch.Tensor) -> Program:
+    per_net = _CACHE.setdefault(net, {})
+    key = (mode, tuple(x.shape), x.dtype, str(x.device))
+    if key not in per_net:
+        _, eager, how = COMPILED[mode]
+        per_net[key] = (_aoti if how == "aoti" else _torch_compile)(eager, net, x)
+    return per_net[key]
+
+
+def _as_tensor(result: object) -> torch.Tensor:
+    assert isinstance(result, torch.Tensor)
+    return result
+
+
+def prepare_compiled(mode: str, net: MLP, x: torch.Tensor) -> Prepared:
+    """``mode`` made ready at (net, x): its first call compiles (the runner's untimed check pays
+    and records it), every later call runs the compiled program."""
+
+    program: Program | None = None
+
+    def call() -> torch.Tensor:
+        nonlocal program
+        if program is None:
+            program = _program(mode, net, x)
+        return program(x)
+
+    return Prepared(call, _as_tensor, torch.get_num_threads())
+
+
+def compiled_jacobian(mode: str) -> JacobianFn:
+    """The plain ``(net, x) -> J`` function of a compiled mode (compiling on first use)."""
+
+    def jacobian(net: MLP, x: torch.Tensor) -> torch.Tensor:
+        return _program(mode, net, x)(x)
+
+    eager, how = COMPILED[mode][0], COMPILED[mode][2]
+    jacobian.__name__ = mode.replace("-", "_")
+    jacobian.__doc__ = f"The {eager!r} mode compiled by {how} (inductor)."
+    return jacobian

@@ -1,0 +1,172 @@
+"""A results folder: the files jacbench writes there, read as one table, written by many runs.
+
+Layout (``pandas.read_parquet(DIR)`` reads the sweep rows of every run as one table, since
+pyarrow skips names starting with ``_`` or ``.``)::
+
+    DIR/results.parquet            rows of runs before schema 3 (read, never appended to)
+    DIR/part-<run>.parquet         the sweep rows of one run (or one shard of a run)
+    DIR/_stability/<run>.parquet   that run's drift-check repeats, out of the sweep's table
+    DIR/_plots/, DIR/_report.md, DIR/_calibration*.json    what plot, report, the model write
+    DIR/.locks/                    file locks: one for writing, one per point being measured
+
+Each process writes only its own part, atomically, after every point: no run can overwrite
+another's rows. A run that measures again a point another run left failed removes that old row
+from the other's part under the folder's write lock, so every (point, mode) is in the folder once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from filelock import FileLock
+
+from jacbench.results.schema import SAME_MEASUREMENT, Role
+from jacbench.results.storage import (
+    ResultsError,
+    empty_frame,
+    read_file,
+    to_table,
+    upgrade,
+    write_file,
+)
+
+__all__ = ["LEGACY_FILE", "RunWriter", "data_files", "point_lock", "read_results"]
+
+LEGACY_FILE = "results.parquet"
+PART_PREFIX = "part-"
+STABILITY_DIR = "_stability"
+LOCKS_DIR = ".locks"
+
+
+def _ours(name: str) -> bool:
+    return (name == LEGACY_FILE or name.startswith(("_", "."))
+            or (name.startswith(PART_PREFIX) and name.endswith(".parquet")))
+
+
+def check_hygiene(directory: Path) -> None:
+    """Refuse a folder holding files jacbench did not write: they would break
+    ``pandas.read_parquet(DIR)``, and a results folder is jacbench's to manage."""
+    foreign = sorted(p.name for p in directory.iterdir() if not _ours(p.name))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5
+                                          else "")
+        raise ResultsError(f"{directory} holds files jacbench did not write ({shown}); "
+                           "choose an empty or a jacbench results folder")
+
+
+def data_files(directory: Path) -> list[Path]:
+    """Every results file of the folder: the legacy table, the runs' parts, the drift checks."""
+    files = [directory / LEGACY_FILE] if (directory / LEGACY_FILE).is_file() else []
+    files += sorted(directory.glob(f"{PART_PREFIX}*.parquet"))
+    files += sorted((directory / STABILITY_DIR).glob("*.parquet"))
+    return files
+
+
+def read_results(directory: str | Path) -> pd.DataFrame:
+    """Every row of a results folder as one table (empty, with every column, when there are
+    none); of two rows of the same measurement only the newer is kept."""
+    directory = Path(directory)
+    if not directory.exists():
+        return empty_frame()
+    if not directory.is_dir():
+        raise ResultsError(f"{directory} is not a folder")
+    check_hygiene(directory)
+    tables = [read_file(p) for p in data_files(directory)]
+    if not tables:
+        return empty_frame()
+    frame = upgrade(pa.concat_tables(tables).to_pandas())
+    return newest(frame)
+
+
+def newest(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sweep rows once per measurement (the newest), drift-check rows once per run."""
+    frame = frame.sort_values("measured_at", kind="stable", na_position="first")
+    sweep = frame["role"] == Role.SWEEP
+    kept = [frame[sweep].drop_duplicates(list(SAME_MEASUREMENT), keep="last"),
+            frame[~sweep].drop_duplicates([*SAME_MEASUREMENT, "run_id", "shard"], keep="last")]
+    return pd.concat(kept, ignore_index=True)
+
+
+def point_lock(directory: Path, key: Mapping[str, Any]) -> FileLock:
+    """The lock a process holds while it measures one point, so no two measure it at once."""
+    digest = hashlib.sha1(repr(sorted(key.items())).encode()).hexdigest()[:20]
+    (directory / LOCKS_DIR).mkdir(exist_ok=True)
+    return FileLock(str(directory / LOCKS_DIR / f"point-{digest}.lock"))
+
+
+def _write_lock(directory: Path) -> FileLock:
+    (directory / LOCKS_DIR).mkdir(exist_ok=True)
+    return FileLock(str(directory / LOCKS_DIR / "write.lock"))
+
+
+def _keys(table: pa.Table) -> pa.Table:
+    return table.select(list(SAME_MEASUREMENT))
+
+
+class RunWriter:
+    """Writes one run's rows into the folder: its own part and drift-check file, atomically,
+    after every point; superseded rows of other runs are removed under the write lock."""
+
+    def __init__(self, directory: Path, run: str) -> None:
+        self.directory = directory
+        self.part = directory / f"{PART_PREFIX}{run}.parquet"
+        self.stability = directory / STABILITY_DIR / f"{run}.parquet"
+        self.sweep_rows: list[dict[str, Any]] = []
+        self.stability_rows: list[dict[str, Any]] = []
+        with _write_lock(directory):  # no writer is mid-write: every temporary file is stale
+            for stale in [*directory.glob(".*.tmp"), *directory.glob(f"{STABILITY_DIR}/.*.tmp")]:
+                stale.unlink(missing_ok=True)
+
+    def write(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        new = [dict(r) for r in rows]
+        sweep = [r for r in new if r["role"] == Role.SWEEP]
+        with _write_lock(self.directory):
+            if sweep:
+                self._supersede(to_table(sweep))
+                self.sweep_rows = _replaced(self.sweep_rows, sweep)
+                write_file(self.part, to_table(self.sweep_rows))
+            if len(sweep) < len(new):
+                self.stability_rows += [r for r in new if r["role"] != Role.SWEEP]
+                self.stability.parent.mkdir(exist_ok=True)
+                write_file(self.stability, to_table(self.stability_rows))
+
+    def _supersede(self, new: pa.Table) -> None:
+        """Remove from the other files the rows these new rows measure again."""
+        wanted = set(zip(*(_keys(new).column(c).to_pylist() for c in SAME_MEASUREMENT),
+                         strict=True))
+        for path in data_files(self.directory):
+            if path in (self.part, self.stability) or path.parent.name == STABILITY_DIR:
+                continue
+            table = read_file(path)
+            keys = list(zip(*(_keys(table).column(c).to_pylist() for c in SAME_MEASUREMENT),
+                            strict=True))
+            stale = pa.array([k in wanted for k in keys], pa.bool_())
+            if not pc.any(stale).as_py():
+                continue
+            raw = _raw(path)  # rewrite the file as it was, foreign columns included
+            kept = raw.filter(pc.invert(stale))
+            if kept.num_rows:
+                write_file(path, kept)
+            else:
+                path.unlink()
+
+
+def _raw(path: Path) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path)
+
+
+def _replaced(rows: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """This run's rows with any row of the same measurement replaced by its new one."""
+    def key(r: Mapping[str, Any]) -> tuple:
+        return tuple(r.get(c) for c in SAME_MEASUREMENT)
+
+    fresh = {key(r) for r in new}
+    return [r for r in rows if key(r) not in fresh] + new

@@ -1,0 +1,77 @@
+"""The time model's calibration for a run: the machine probes plus every mode at tiny shapes, and
+where a results folder keeps it (``_calibration-<run>.json``; ``time_model.read_calibrations``
+reads it back for ``advise --from`` and the report).
+
+``jacbench.measure.calibrate`` measures; this module hands it the modes (the measure stage knows
+nothing about Jacobians) and stores what it found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import torch
+
+from jacbench.measure.calibrate import ModeProbe, calibrate
+from jacbench.model.mlp import MLP
+from jacbench.modes.catalog import CATALOG, COMPILED_PEER, HAND_WRITTEN, LIBRARY
+from jacbench.modes.registry import ModeUnavailable, modes, prepare
+from jacbench.run.case import TORCH_DTYPES
+from jacbench.theory.operations import base_mode
+from jacbench.theory.time_model import CALIBRATION_FILE, MachineModel, models_to_json
+
+__all__ = ["calibrate_machine", "probed_modes", "write_calibrations"]
+
+
+#: Families whose call costs are calibrated: torch's eager modes and JAX's jitted peers (under
+#: a second a shape to compile). torch.compile'd modes take seconds a shape: not probed, they
+#: are predicted as the eager algorithm they compile.
+PROBED_FAMILIES = (HAND_WRITTEN, LIBRARY, COMPILED_PEER)
+
+
+def probed_modes(names: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The modes among ``names`` (default: all) whose call costs are calibrated."""
+    return tuple(m for m in (names or modes()) if m in CATALOG
+                 and CATALOG[m].family in PROBED_FAMILIES and base_mode(m) is not None)
+
+
+def _probe(mode: str, device: str, dtype: str) -> ModeProbe:
+    def ready(L: int, D: int, K: int, P: int) -> Callable[[], object]:
+        net = MLP.random(L, D, K, P, dtype=TORCH_DTYPES[dtype], device=device)
+        x = torch.randn(D, dtype=TORCH_DTYPES[dtype], device=device)
+        call = prepare(net, x, mode).call
+        call()  # a first call outside the timer (lazy initialisation, tracing)
+        return call
+
+    return ready
+
+
+def calibrate_machine(device: str, dtype: str,
+                      mode_names: Iterable[str] | None = None) -> MachineModel:
+    """The calibrated time model of ``device`` in ``dtype``, with the eager modes' call costs
+    (and the library modes' work factors).
+
+    A mode that cannot run here (its framework is missing) is left out of the calibration.
+    """
+    probes = {}
+    for mode in probed_modes(mode_names):
+        try:
+            prepare(MLP.random(1, 1, 1, 1, dtype=TORCH_DTYPES[dtype], device=device),
+                    torch.zeros(1, dtype=TORCH_DTYPES[dtype], device=device), mode)
+        except ModeUnavailable:
+            continue
+        probes[mode] = _probe(mode, device, dtype)
+    library = frozenset(m for m in probes if m in CATALOG and CATALOG[m].family == LIBRARY)
+    return calibrate(device, dtype, mode_probes=probes, work_probes=library)
+
+
+def write_calibrations(folder: Path, models: Iterable[MachineModel], tag: str) -> Path:
+    """Write a run's calibrations into ``folder/_calibration-<tag>.json`` (the ``_`` keeps
+    pandas from reading it as results; each run, or shard, writes its own)."""
+    path = Path(folder) / f"{Path(CALIBRATION_FILE).stem}-{tag}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(models_to_json(list(models)), encoding="utf-8")
+    tmp.replace(path)
+    return path

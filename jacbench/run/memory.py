@@ -1,0 +1,46 @@
+"""Will a point fit? Its modelled memory against what the device has free, before allocating.
+
+A point needs its model and input in the point's dtype, and the float64 reference (a float64 copy
+of the weights, the activations and the Jacobian); each mode needs its Jacobian and its own peak
+state on top (``theory.cost``'s ``peak_extra_bytes``). The check leaves a margin for the
+allocator and for what the model does not count; a point that would not fit is recorded ``oom``
+without allocating anything, so one huge point cannot end a sweep or crash the machine.
+"""
+
+from __future__ import annotations
+
+from jacbench.results.point import Point
+from jacbench.results.schema import DTYPE_BYTES
+from jacbench.theory.cost import cost
+
+__all__ = ["HEADROOM", "case_bytes", "mode_bytes", "too_big"]
+
+#: Share of the free memory a point may plan to use.
+HEADROOM = 0.8
+
+
+def _weights(point: Point) -> int:
+    return point.K * point.D + (point.L - 1) * point.K ** 2 + point.P * point.K
+
+
+def case_bytes(point: Point) -> int:
+    """The model and input in the point's dtype, and the float64 reference with its state."""
+    N, b = point.batch, DTYPE_BYTES[point.dtype]
+    reference = 8 * (_weights(point) + N * point.P * point.D
+                     + N * point.K * (point.L + max(point.P, point.D)))
+    return b * (_weights(point) + N * point.D) + reference
+
+
+def mode_bytes(point: Point, mode: str) -> int:
+    """One call of ``mode``: its Jacobian and the state it holds at its peak."""
+    c = cost(mode, point.L, point.D, point.K, point.P, point.batch,
+             dtype_bytes=DTYPE_BYTES[point.dtype])
+    return c.peak_extra_bytes + DTYPE_BYTES[point.dtype] * point.batch * point.P * point.D
+
+
+def too_big(needed: int, free: int | None) -> str:
+    """Why ``needed`` bytes will not fit in ``free`` ('' when they fit or free is unknown)."""
+    if free is None or needed <= HEADROOM * free:
+        return ""
+    return (f"needs about {needed / 2**30:.3g} GiB by the memory model, {free / 2**30:.3g} GiB "
+            "free: not attempted")

@@ -1,0 +1,148 @@
+"""Submitting the shards of a sweep through submitit: a SLURM job array on a cluster, local
+processes on a laptop. jacbench writes no scheduler of its own.
+
+Every shard is the same ``python -m jacbench sweep ...`` command with ``--shard I/N`` and the
+run's id appended, run in the job by ``run_shard``; the shards write their own parts of one
+results folder, which then reads as one table. What was submitted is kept in the folder
+(``_runs/<run id>.json``) so that ``python -m jacbench status DIR`` can say what is missing and
+print the command that resubmits exactly that.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from jacbench.measure.environment import now_iso
+
+__all__ = ["ClusterOptions", "RunRecord", "make_executor", "read_runs", "run_shard",
+           "shard_argv", "submit_shards", "write_run"]
+
+RUNS_DIR = "_runs"
+JOBS_DIR = "_jobs"
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Where and how the shards run: submitit's executor and the SLURM parameters it passes."""
+
+    executor: str = "local"  # "slurm" or "local"
+    partition: str | None = None
+    gpus_per_task: int | None = None
+    time_min: int = 60
+    account: str | None = None
+    constraint: str | None = None
+    parallel: int = 1  # local: shards at a time (one per device); slurm: array parallelism
+
+    def parameters(self) -> dict[str, Any]:
+        """The keyword arguments for ``submitit.AutoExecutor.update_parameters``."""
+        params: dict[str, Any] = {"name": "jacbench", "timeout_min": self.time_min}
+        if self.executor == "slurm":
+            params.update(slurm_partition=self.partition, slurm_account=self.account,
+                          slurm_constraint=self.constraint,
+                          slurm_gpus_per_task=self.gpus_per_task,
+                          slurm_array_parallelism=self.parallel)
+        return {k: v for k, v in params.items() if v is not None}
+
+
+def make_executor(out: Path, options: ClusterOptions) -> Any:
+    """A submitit executor logging into ``out/_jobs`` (skipped by readers of the folder)."""
+    import submitit
+
+    executor = submitit.AutoExecutor(folder=out / JOBS_DIR, cluster=options.executor)
+    executor.update_parameters(**options.parameters())
+    return executor
+
+
+def shard_argv(argv: Sequence[str], index: int, count: int, run_id: str,
+               device: str | None = None) -> list[str]:
+    """The sweep command of one shard: the user's flags, the shard, the run, maybe its device."""
+    tail = ["--shard", f"{index}/{count}", "--run-id", run_id, "--yes"]
+    return [*argv, *tail, *(["--device", device] if device else [])]
+
+
+def run_shard(argv: list[str]) -> int:
+    """What a job runs: the sweep command of its shard, as a fresh ``python -m jacbench``
+    process (clean thread pools, the same command a user would type)."""
+    done = subprocess.run([sys.executable, "-m", "jacbench", "sweep", *argv], check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"jacbench sweep {shlex.join(argv)} exited {done.returncode}")
+    return done.returncode
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What was submitted for a sharded run: enough to say what is missing and resubmit it."""
+
+    run_id: str
+    argv: list[str]  # the sweep flags, without the cluster ones
+    shards: int
+    options: dict[str, Any]
+    job_ids: list[str]
+    submitted_at: str
+
+
+def write_run(out: Path, record: RunRecord) -> None:
+    (out / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+    (out / RUNS_DIR / f"{record.run_id}.json").write_text(json.dumps(asdict(record), indent=1))
+
+
+def read_runs(out: Path) -> list[RunRecord]:
+    """The sharded runs submitted into ``out``, oldest first."""
+    records = [RunRecord(**json.loads(p.read_text()))
+               for p in sorted((out / RUNS_DIR).glob("*.json"))]
+    return sorted(records, key=lambda r: r.submitted_at)
+
+
+def submit_shards(out: Path, argv: Sequence[str], shards: Sequence[int], count: int,
+                  run_id: str, options: ClusterOptions, devices: Sequence[str | None],
+                  executor: Any = None,
+                  between: Callable[[list[Any]], object] | None = None) -> list[Any]:
+    """Submit the given shards, shard i on ``devices[i % len(devices)]``. On SLURM one job
+    array; locally ``options.parallel`` shards at a time (one per device), ``between(batch)``
+    waiting for each batch before the next starts, so no two shards time on one device."""
+    executor = executor or make_executor(out, options)
+    commands = [shard_argv(argv, i, count, run_id, devices[i % len(devices)]) for i in shards]
+    jobs: list[Any] = []
+    record = RunRecord(run_id, list(argv), count, asdict(options), [], now_iso())
+    if options.executor == "slurm":
+        jobs = list(executor.map_array(run_shard, commands))
+        write_run(out, replace(record, job_ids=[str(j.job_id) for j in jobs]))
+        return jobs
+    write_run(out, record)
+    for start in range(0, len(commands), options.parallel):
+        batch = [executor.submit(run_shard, c)
+                 for c in commands[start:start + options.parallel]]
+        jobs += batch
+        write_run(out, replace(record, job_ids=[str(j.job_id) for j in jobs]))
+        if between is not None:
+            between(batch)
+    return jobs
+
+
+def wait(jobs: Sequence[Any], done: Callable[[], int], total: int,
+         say: Callable[[str], None], every_s: float = 10.0,
+         sleep: Callable[[float], None] = time.sleep) -> list[str]:
+    """Wait for the jobs, saying how many points are done across shards; returns the failures."""
+    shown = -1
+    while not all(j.done() for j in jobs):
+        now = done()
+        if now != shown:
+            say(f"jacbench: {now}/{total} points done across {len(jobs)} shards")
+            shown = now
+        sleep(every_s)
+    failures = []
+    for job in jobs:
+        try:
+            job.result()
+        except Exception as exc:  # reported, one line per shard
+            text = str(exc).strip().splitlines()
+            failures.append(f"job {job.job_id}: {text[-1] if text else type(exc).__name__}")
+    return failures

@@ -1,0 +1,279 @@
+"""The time model: a mode's predicted seconds on one device, from its operations and a few
+measured machine parameters, with the term that dominates said in words.
+
+For each operation of ``jacbench.theory.operations`` (done ``repeat`` times):
+
+    t_op = calls · call_s  +  work_factor · (max(compute, memory)  +  sync)
+    compute = 2·m·k·n / (peak_flops · s / (s + gemm_half_dim))     a GEMM, s = min(m, k, n) > 1
+            = elements / elementwise_rate                          an act or act' kernel
+    memory  = weight bytes / bw(working set)  +  other bytes / bw(those bytes)
+    sync    = sync_s for a GEMM of at least sync_flops with s > 1, else 0
+
+and the mode's time is ``fixed_s + Σ repeat · t_op``. The parameters, each measured by
+``jacbench.measure.calibrate`` in a few seconds at the run's thread count:
+
+- ``dispatch_s``: one framework call in a Python loop (the cost of an operation of no size);
+  ``overheads[mode]`` refines it per mode: a fixed cost per Jacobian and a cost per call, fitted
+  to the mode itself timed at three tiny shapes, where nothing but calls costs time; for a
+  library mode also a work factor, its time beyond calls at one mid-sized shape over what the
+  machine's rates give its operations (its copies, unfused kernels and batching);
+- ``peak_flops`` and ``gemm_half_dim``: a square GEMM's FLOP rate, and the smallest dimension at
+  which a thin GEMM reaches half of it (Hockney's n½: a GEMM of smallest dimension s runs at
+  peak · s / (s + n½));
+- ``sync_s``: what a GEMM big enough to be split over threads pays to start and join them;
+- ``elementwise_rate``: elements per second of a fused act' kernel in cache;
+- ``bandwidth``: bytes per second of matrix-vector products cycling over a working set of each
+  measured size (in cache to out of it), interpolated in log(size) between them.
+
+A traced program (``jax-jacrev``, ``reverse-compiled``) calibrated on its own pays its
+calibrated fixed cost for its one call; one not calibrated (compiling takes seconds a shape) is
+predicted as the eager algorithm it traces, calls and all: on the CPU shapes measured so far,
+torch.compile was no faster than eager.
+
+Assumptions. (1) Operations do not overlap: their times add (true of eager frameworks on one
+stream; a traced program may overlap a little, so it is predicted a little slow). (2) Within an
+operation, arithmetic and memory traffic overlap fully: the slower one counts (the roofline
+model: S. Williams, A. Waterman and D. Patterson, "Roofline: an insightful visual performance
+model for multicore architectures", CACM 52(4), 2009). (3) The weights live in a working set of
+all the weights plus the largest operation's operands: each call cycles through them, so when
+they outgrow the cache every pass reads them at the out-of-cache rate (this is why reverse mode
+at D = K = 1000, P = 1 grows faster than L once L·4 MB leaves the cache). (4) A tensor one
+operation writes and the next reads is as warm as its own size allows. (5) A matrix-vector
+product (s = 1) is memory-bound: its arithmetic runs at the peak. What the model counts follows
+the cost of tangent and adjoint modes: a forward pass of D tangents or a reverse pass of P
+adjoints costs D (or P) times the primal's products (A. Griewank and A. Walther, "Evaluating
+Derivatives", 2nd ed., SIAM 2008, chapters 3-4); only their shape (thin or square GEMMs, matrix-
+vector products) and the calls they take decide how fast that work runs.
+
+>>> m = MachineModel(dispatch_s=2e-6, peak_flops=1e11, gemm_half_dim=0.0, sync_s=0.0,
+...                  elementwise_rate=1e9, bandwidth=((1e6, 1e10),))
+>>> p = predict("reverse", 1, 1, 1, 1, 1, m)  # 4 calls, each a size-1 operation
+>>> round(p.seconds * 1e6, 2), p.dominant
+(8.0, 'calls')
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from jacbench.theory.operations import ELEMENTWISE, GEMM, Op, base_mode, operations
+
+__all__ = ["CALIBRATION_FILE", "MachineModel", "ModeOverhead", "Prediction", "models_from_json",
+           "models_to_json", "predict", "read_calibrations"]
+
+#: Where a sweep stores the calibrations it measured, inside its results folder: one file per
+#: run (``_calibration-<run>.json``); the ``_`` keeps pandas from reading it as results.
+CALIBRATION_FILE = "_calibration.json"
+#: Terms of a prediction, in the order they are listed.
+TERMS = ("calls", "sync", "compute", "elementwise", "weights", "data")
+
+
+@dataclass(frozen=True)
+class ModeOverhead:
+    """A mode's own costs: once per Jacobian, per framework call of its operations, and how much
+    slower than the machine's rates its operations run (a library's copies, unfused kernels)."""
+
+    fixed_s: float
+    call_s: float
+    work_factor: float = 1.0
+
+
+@dataclass(frozen=True)
+class MachineModel:
+    """The measured parameters of one device in one dtype (see the module docstring)."""
+
+    dispatch_s: float
+    peak_flops: float
+    gemm_half_dim: float
+    sync_s: float
+    elementwise_rate: float
+    bandwidth: tuple[tuple[float, float], ...]  # (working-set bytes, bytes/s), by size
+    sync_flops: float = 2.0**20
+    overheads: dict[str, ModeOverhead] = field(default_factory=dict)
+    device: str = "cpu"
+    dtype: str = "float32"
+    threads: int = 1
+    calibrated_at: str = ""
+    calibration_s: float = 0.0
+
+    def bytes_per_s(self, working_set: float) -> float:
+        """Bandwidth at a working set: time per byte interpolated in log(size), flat beyond."""
+        points = sorted(self.bandwidth)
+        if working_set <= points[0][0]:
+            return points[0][1]
+        for (s0, b0), (s1, b1) in itertools.pairwise(points):
+            if working_set <= s1:
+                w = math.log(working_set / s0) / math.log(s1 / s0)
+                return 1.0 / ((1 - w) / b0 + w / b1)
+        return points[-1][1]
+
+    def gemm_flops(self, smallest: int) -> float:
+        """FLOP/s of a GEMM whose smallest dimension is ``smallest`` (s > 1)."""
+        return self.peak_flops * smallest / (smallest + self.gemm_half_dim)
+
+    def overhead(self, mode: str) -> ModeOverhead:
+        """The mode's calibrated call costs; a mode not calibrated pays ``dispatch_s`` a call."""
+        return self.overheads.get(mode, ModeOverhead(0.0, self.dispatch_s))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["bandwidth"] = [list(p) for p in self.bandwidth]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MachineModel:
+        d = dict(d)
+        d["bandwidth"] = tuple((float(s), float(b)) for s, b in d["bandwidth"])
+        d["overheads"] = {m: ModeOverhead(**o) for m, o in d.get("overheads", {}).items()}
+        return cls(**d)
+
+
+def models_to_json(models: list[MachineModel]) -> str:
+    return json.dumps({"calibrations": [m.to_dict() for m in models]}, indent=1)
+
+
+def models_from_json(text: str) -> list[MachineModel]:
+    """The calibrations of a ``CALIBRATION_FILE``; ValueError (one line) when it is not one."""
+    try:
+        return [MachineModel.from_dict(d) for d in json.loads(text)["calibrations"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"not a jacbench calibration ({type(exc).__name__}: {exc})") from None
+
+
+def read_calibrations(folder: str | Path) -> dict[tuple[str, str], MachineModel]:
+    """The latest calibration of each (device, dtype) stored in a results folder ({} if none);
+    ValueError (one line, naming the file) for one that does not parse."""
+    found: dict[tuple[str, str], MachineModel] = {}
+    stem = Path(CALIBRATION_FILE).stem
+    for path in sorted(Path(folder).glob(f"{stem}*.json")):
+        try:
+            models = models_from_json(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        for m in models:
+            old = found.get((m.device, m.dtype))
+            if old is None or m.calibrated_at >= old.calibrated_at:
+                found[(m.device, m.dtype)] = m
+    return found
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A mode's predicted seconds, split into terms, the largest named and said in words."""
+
+    mode: str
+    seconds: float
+    terms: dict[str, float]
+    dominant: str
+    words: str  # the dominant term as a sentence without the mode's name
+
+    @property
+    def sentence(self) -> str:
+        return f"{self.mode}: {self.words}"
+
+
+@dataclass
+class _Tally:
+    terms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TERMS, 0.0))
+    calls: int = 0
+    flops: float = 0.0
+    weight_bytes: float = 0.0
+    data_bytes: float = 0.0
+    elements: float = 0.0
+    syncs: int = 0
+
+
+def _add(t: _Tally, op: Op, m: MachineModel, b: int, own: ModeOverhead,
+         weights_ws: float) -> None:
+    r, f = op.repeat, own.work_factor
+    t.calls += r * op.calls
+    t.terms["calls"] += r * op.calls * own.call_s
+    if op.kind == GEMM:
+        flops = 2.0 * op.macs
+        compute = flops / (m.peak_flops if op.smallest == 1 else m.gemm_flops(op.smallest))
+        if op.smallest > 1 and flops >= m.sync_flops:
+            t.terms["sync"] += r * m.sync_s * f
+            t.syncs += r
+    elif op.kind == ELEMENTWISE:
+        compute = op.m / m.elementwise_rate
+    else:
+        return
+    compute *= f
+    weights_s = f * op.weight_elems * b / m.bytes_per_s(weights_ws)
+    data_s = f * op.data_elems * b / m.bytes_per_s(op.data_elems * b) if op.data_elems else 0.0
+    if compute >= weights_s + data_s:
+        key = "compute" if op.kind == GEMM else "elementwise"
+        t.terms[key] += r * compute
+        t.flops += r * 2.0 * op.macs if op.kind == GEMM else 0.0
+        t.elements += r * op.m if op.kind == ELEMENTWISE else 0.0
+    else:
+        t.terms["weights"] += r * weights_s
+        t.terms["data"] += r * data_s
+        t.weight_bytes += r * op.weight_elems * b
+        t.data_bytes += r * op.data_elems * b
+
+
+def predict(mode: str, L: int, D: int, K: int, P: int, batch: int, model: MachineModel, *,
+            dtype_bytes: int = 4, single: bool | None = None) -> Prediction:
+    """The predicted seconds of one ``jacobian(net, x, mode)`` call on ``batch`` inputs."""
+    base = base_mode(mode)
+    if mode not in model.overheads and base in model.overheads:  # an uncalibrated traced program
+        ops, overhead = operations(base, L, D, K, P, batch, single=single), model.overhead(base)
+    else:
+        ops, overhead = operations(mode, L, D, K, P, batch, single=single), model.overhead(mode)
+    weights = (K * D + (L - 1) * K * K + P * K) * dtype_bytes
+    largest = max((op.data_elems for op in ops), default=0) * dtype_bytes
+    tally = _Tally()
+    tally.terms["calls"] = overhead.fixed_s
+    for op in ops:
+        _add(tally, op, model, dtype_bytes, overhead, weights + largest)
+    seconds = sum(tally.terms.values())
+    dominant = max(TERMS, key=lambda k: tally.terms[k])
+    words = _words(mode, dominant, tally, model, overhead, weights, weights + largest)
+    return Prediction(mode, seconds, dict(tally.terms), dominant, words)
+
+
+def _si(value: float, unit: str) -> str:
+    for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:.3g} us"
+
+
+def _words(mode: str, dominant: str, t: _Tally, m: MachineModel, overhead: ModeOverhead,
+           weights: float, ws: float) -> str:
+    """The dominant term as a sentence: what is done, how much, at what rate, bound by what."""
+    term = t.terms[dominant]
+    if dominant == "calls":
+        fixed = f" + {_us(overhead.fixed_s)} fixed" if overhead.fixed_s >= 1e-7 else ""
+        text = f"{t.calls} framework calls at {_us(overhead.call_s)} each{fixed}, overhead-bound"
+    elif dominant == "sync":
+        text = f"{t.syncs} thread-parallel products at {_us(m.sync_s)} each to start, sync-bound"
+    elif dominant == "compute":
+        text = f"{_si(t.flops, 'FLOP')} of matrix products at {_si(t.flops / term, 'FLOP/s')}, " \
+               "compute-bound"
+    elif dominant == "elementwise":
+        text = f"scales {_si(t.elements, 'elements')} at {_si(t.elements / term, 'elements/s')}"
+    elif dominant == "weights":
+        times = t.weight_bytes / weights if weights else 0.0
+        text = (f"reads {_si(weights, 'B')} of weights {_times(times)}, memory-bound at "
+                f"{_si(m.bytes_per_s(ws), 'B/s')}")
+    else:
+        text = (f"moves {_si(t.data_bytes, 'B')} of activations, tangents and adjoints at "
+                f"{_si(t.data_bytes / term, 'B/s')}, memory-bound")
+    return text
+
+
+def _times(x: float) -> str:
+    near = round(x)
+    if abs(x - near) < 0.05 and 1 <= near <= 3:
+        return ("once", "twice", "three times")[near - 1]
+    return f"{x:.3g} times"

@@ -1,0 +1,49 @@
+"""torch modes compiled by inductor (``jacbench.modes.compiled``): each agrees with the eager mode
+it compiles and with the float64 reference, compiles in its first call (so the runner's first
+untimed call pays and records it), and is cached beside the model.
+
+Compiling costs seconds per shape, so one torch.compile and one AOTInductor mode are checked, at
+one small shape each.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+from cases import Case, assert_matches_reference
+
+import jacbench
+from jacbench.modes import catalog, compiled
+from jacbench.modes.registry import prepare
+
+
+def test_every_compiled_mode_names_a_registered_eager_mode_and_is_not_a_default():
+    torch_compiled = {m: e for m, (e, _, _) in compiled.COMPILED.items()}
+    assert catalog.compiled_pairs() == {"jax-jacrev": "jacrev", "jax-jacfwd": "jacfwd",
+                                        **torch_compiled}
+    for mode, eager in torch_compiled.items():
+        assert catalog.CATALOG[eager].family in catalog.EAGER_FAMILIES
+        assert catalog.CATALOG[mode].family == catalog.COMPILED
+        assert mode not in catalog.default_modes()
+    assert {"jax-jacrev", "jax-jacfwd"} <= set(catalog.default_modes())
+
+
+@pytest.mark.parametrize(("mode", "dtype"), [("reverse-compiled", torch.float64),
+                                             ("chain-aoti", torch.float32)])
+def test_compiled_mode_agrees_with_its_eager_mode(mode, dtype):
+    net, x = Case(3, 5, 4, 6, 2, "tanh", True, seed=4).build(dtype)
+    started = time.perf_counter()
+    ready = prepare(net, x, mode)
+    assert time.perf_counter() - started < 1.0  # compiling waits for the first call
+    J = ready.to_torch(ready.call())
+    eager = jacbench.jacobian(net, x, catalog.CATALOG[mode].compiles)
+    torch.testing.assert_close(J, eager)
+    assert_matches_reference(J, net, x, mode)
+    assert ready.threads == torch.get_num_threads()
+    # a second call, and the mode through jacobian(), run the cached program
+    torch.testing.assert_close(ready.to_torch(ready.call()), J)
+    assert len(compiled._CACHE[net]) == 1
+    torch.testing.assert_close(jacbench.jacobian(net, x, mode), J)
+    assert len(compiled._CACHE[net]) == 1

@@ -1,0 +1,111 @@
+"""The CUDA paths without a GPU: a fake torch.cuda records every call and the device it names.
+
+The modes really run (on CPU tensors: this torch has no CUDA), but the runner, the timing clock,
+the memory statistics, the out-of-memory handling, the machine readings and the environment all
+take the CUDA branch for a point on ``cuda:1``, and each call must name that device, not the
+current one (device 0 on a multi-GPU node).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+from fakes import FakeMachine
+
+from jacbench.measure import environment, load
+from jacbench.measure.timing import default_clock
+from jacbench.modes.registry import MODES
+from jacbench.results.point import Point
+from jacbench.run import case as case_module
+from jacbench.run import runner as runner_module
+from jacbench.run.instruments import Instruments, Yardsticks
+from jacbench.run.runner import PointRunner
+from jacbench.run.settings import Settings
+
+DEVICE = "cuda:1"
+POINT = Point(DEVICE, "float32", "tanh", False, 1, 2, 2, 2, 1)
+
+
+class FakeCuda:
+    """Stand-ins for the torch.cuda functions jacbench calls; ``calls`` logs (name, device)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[tuple[str, object]] = []
+        for name, result in (("synchronize", None), ("reset_peak_memory_stats", None),
+                             ("memory_allocated", 1000), ("max_memory_allocated", 5000),
+                             ("mem_get_info", (8 << 30, 16 << 30)),
+                             ("get_device_name", "Fake GPU"), ("clock_rate", 1410),
+                             ("temperature", 55)):
+            monkeypatch.setattr(torch.cuda, name, self._recorder(name, result))
+        monkeypatch.setattr(torch.cuda, "empty_cache", lambda: self.calls.append(("empty", None)))
+
+    def _recorder(self, name: str, result: object):
+        def call(device: object = None) -> object:
+            self.calls.append((name, device))
+            return result
+        return call
+
+    def devices(self, name: str) -> set[object]:
+        return {d for n, d in self.calls if n == name}
+
+
+@pytest.fixture
+def fake_cuda(monkeypatch: pytest.MonkeyPatch) -> FakeCuda:
+    fake = FakeCuda(monkeypatch)
+    real_build = case_module.build_case
+
+    def build_on_cpu(point: Point) -> case_module.Case:  # this torch cannot allocate on CUDA
+        return real_build(dataclasses.replace(point, device="cpu"))
+
+    monkeypatch.setattr(runner_module, "build_case", build_on_cpu)
+    return fake
+
+
+def cuda_runner(machine: FakeMachine) -> PointRunner:
+    instruments = Instruments(ceilings=machine.instruments.ceilings,
+                              probe=machine.instruments.probe, load=load.machine_load,
+                              sleep=machine.slept.append, free_memory=load.free_memory)
+    settings = Settings(modes=("forward", "reverse"), min_run_time=0.002, rounds=1)
+    return PointRunner(settings, {}, Yardsticks(), instruments)
+
+
+def test_a_point_on_cuda_1_names_cuda_1_in_every_call(fake_cuda):
+    records = cuda_runner(FakeMachine()).run(POINT, ("forward", "reverse"))
+    rows = [r.to_row() for r in records]
+    assert {r["status"] for r in rows} == {"ok"}
+    device = torch.device(DEVICE)
+    for name in ("synchronize", "reset_peak_memory_stats", "memory_allocated",
+                 "max_memory_allocated", "mem_get_info", "clock_rate", "temperature"):
+        assert fake_cuda.devices(name) == {device}, name
+    assert {r["measured_peak_bytes"] for r in rows} == {4000}
+    assert {r["gpu_clock_mhz"] for r in rows} == {1410.0}
+    assert {r["gpu_temp_c"] for r in rows} == {55.0}
+
+
+def test_the_timing_clock_waits_for_the_points_own_device(fake_cuda):
+    clock = default_clock(DEVICE)
+    clock()
+    assert fake_cuda.calls == [("synchronize", torch.device(DEVICE))]
+
+
+def test_out_of_memory_on_cuda_is_an_oom_row_and_frees_the_cache(fake_cuda, monkeypatch):
+    def greedy(net, x):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 80 GiB on device 1")
+
+    monkeypatch.setitem(MODES, "forward", dataclasses.replace(MODES["forward"], fn=greedy))
+    rows = [r.to_row() for r in cuda_runner(FakeMachine()).run(POINT, ("forward", "reverse"))]
+    assert [r["status"] for r in rows] == ["oom", "ok"]
+    assert ("empty", None) in fake_cuda.calls
+
+
+def test_a_point_bigger_than_the_devices_free_memory_is_not_attempted(fake_cuda, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (100, 16 << 30))
+    rows = [r.to_row() for r in cuda_runner(FakeMachine()).run(POINT, ("forward",))]
+    assert rows[0]["status"] == "oom" and "not attempted" in rows[0]["reason"]
+
+
+def test_the_environment_names_the_points_device(fake_cuda):
+    assert environment.device_name(DEVICE) == "Fake GPU"
+    assert fake_cuda.devices("get_device_name") == {torch.device(DEVICE)}
