@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,7 @@ class RunRecord:
     options: dict[str, Any]
     job_ids: list[str]
     submitted_at: str
+    devices: list[str | None] = field(default_factory=lambda: [None])  # shard i: [i % len]
 
 
 def write_run(out: Path, record: RunRecord) -> None:
@@ -111,7 +112,8 @@ def submit_shards(out: Path, argv: Sequence[str], shards: Sequence[int], count: 
     executor = executor or make_executor(out, options)
     commands = [shard_argv(argv, i, count, run_id, devices[i % len(devices)]) for i in shards]
     jobs: list[Any] = []
-    record = RunRecord(run_id, list(argv), count, asdict(options), [], now_iso())
+    record = RunRecord(run_id, list(argv), count, asdict(options), [], now_iso(),
+                       list(devices))
     if options.executor == "slurm":
         jobs = list(executor.map_array(run_shard, commands))
         write_run(out, replace(record, job_ids=[str(j.job_id) for j in jobs]))

@@ -15,19 +15,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from jacbench.cli.arguments import EXIT_USAGE, positive_int
+
 __all__ = ["add_advise_parser", "cmd_advise"]
-
-EXIT_USAGE = 2
-
-
-def _size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return value
 
 
 def add_advise_parser(commands: argparse._SubParsersAction) -> None:
@@ -39,8 +29,8 @@ def add_advise_parser(commands: argparse._SubParsersAction) -> None:
     add = advise.add_argument
     for axis, what in (("L", "layers"), ("D", "input size"), ("K", "hidden width"),
                        ("P", "output size")):
-        add(f"--{axis}", type=_size, required=True, metavar="N", help=what)
-    add("--batch", type=_size, default=1, metavar="N", help="inputs per call (default 1)")
+        add(f"--{axis}", type=positive_int, required=True, metavar="N", help=what)
+    add("--batch", type=positive_int, default=1, metavar="N", help="inputs per call (default 1)")
     add("--device", default="cpu", choices=("cpu", "cuda"), help="cpu (default) or cuda")
     add("--dtype", default="float32", choices=("float32", "float64"), help="default float32")
     add("--modes", nargs="+", metavar="MODE", help="rank only these modes")
@@ -48,7 +38,8 @@ def add_advise_parser(commands: argparse._SubParsersAction) -> None:
         help="use the calibration stored in this results folder (no measuring)")
     add("--recalibrate", action="store_true", help="measure the machine anew, ignoring the cache")
     add("--measure", action="store_true", help="time the top modes at this shape to check")
-    add("--top", type=_size, default=3, metavar="N", help="modes --measure times (default 3)")
+    add("--top", type=positive_int, default=3, metavar="N",
+        help="modes --measure times (default 3)")
     add("--json", action="store_true", help="print the ranking as JSON, best first")
 
 

@@ -1,0 +1,175 @@
+"""``python -m jacbench sweep``: its flags, the devices and spec they mean, and the run itself
+(or, with --shards, the submission of its shards: ``jacbench.cli.cluster_commands``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import jacbench
+from jacbench.cli.arguments import (
+    EXIT_INTERRUPTED,
+    UserError,
+    one_line,
+    positive_float,
+    positive_int,
+)
+from jacbench.cli.folder_commands import plots_and_report
+from jacbench.modes.catalog import default_modes
+from jacbench.results.point import AXES
+from jacbench.results.schema import MAX_INT
+from jacbench.run.settings import Settings
+
+__all__ = ["add_sweep_parser", "build_spec", "cmd_sweep", "devices_of", "run_name"]
+
+_AXIS_HELP = {"L": "layers", "D": "input size", "K": "hidden width", "P": "output size",
+              "batch": "inputs per call"}
+
+
+def add_sweep_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    default = Settings()
+    sweep = commands.add_parser(
+        "sweep", help="time every mode over a grid of shapes and save the results as parquet",
+        description="Time every Jacobian mode over a grid of shapes. Axis flags take one or more "
+        "values; the grid is their product. With no flags, the 'default' preset runs.",
+    )
+    for axis in AXES:
+        sweep.add_argument(f"--{axis}", nargs="+", type=positive_int, metavar="N",
+                           help=_AXIS_HELP[axis])
+    add = sweep.add_argument
+    add("--modes", nargs="+", metavar="MODE",
+        help=f"modes to run (default: {', '.join(default_modes())}; every mode: "
+        f"{', '.join(jacbench.modes())})")
+    add("--device", nargs="+", default=["all"], metavar="DEVICE",
+        help="cpu, cuda, cuda:N, or all (cpu plus cuda when available; the default); several "
+        "are measured one after another, or shared out to the shards of --executor local")
+    add("--dtype", nargs="+", metavar="DTYPE", help="float32 and/or float64")
+    add("--activation", nargs="+", metavar="ACT", help="tanh, sigmoid, relu")
+    add("--bias", action="store_true", default=None, help="models with biases")
+    add("--min-run-time", type=positive_float, metavar="S",
+        help=f"timing budget per mode per round, seconds (default {default.min_run_time:g})")
+    add("--rounds", type=positive_int, metavar="N",
+        help=f"interleaved timing rounds per point (default {default.rounds})")
+    add("--max-call-time", type=positive_float, metavar="S",
+        help="skip a mode whose single call takes longer than this "
+        f"(default {default.max_call_time:g} s)")
+    add("--preset", metavar="NAME", help="a built-in grid: default, quick, seed")
+    add("--config", metavar="FILE.toml", help="a grid in the presets' TOML form")
+    add("--out", metavar="DIR", help="results folder (default results/<preset>-<host>-<devices>/)")
+    add("--seed", type=int, metavar="N", help="model and input seed (0 to 2**63-1)")
+    add("--threads", type=positive_int, metavar="N",
+        help="torch intra-op threads (default: torch's own choice)")
+    add("--append", action="store_true",
+        help="allow adding to a folder measured on another machine, torch or settings")
+    add("--yes", action="store_true",
+        help="run a sweep even when it is estimated to take more than two hours")
+    add("--no-progress", action="store_true",
+        help="no progress bar or progress lines (default: a bar on a terminal, lines elsewhere)")
+    add("--no-report", action="store_true", help="skip the plots and report written at the end")
+    return sweep
+
+
+def devices_of(values: list[str]) -> tuple[str, ...]:
+    """The devices the --device values name, checked against this machine."""
+    import torch
+
+    found: list[str] = []
+    for value in values:
+        if value == "all":
+            found += ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+            continue
+        if value != "cpu" and not re.fullmatch(r"cuda(:\d+)?", value):
+            raise UserError(f"--device {value!r}: choose cpu, cuda, cuda:N or all")
+        if value.startswith("cuda"):
+            if not torch.cuda.is_available():
+                raise UserError(f"--device {value}: no CUDA device is available to torch "
+                                f"{torch.__version__} on this machine")
+            count = torch.cuda.device_count()
+            if ":" in value and int(value.split(":")[1]) >= count:
+                raise UserError(f"--device {value}: this machine has {count} CUDA device(s)")
+        found.append(value)
+    twice = sorted({d for d in found if found.count(d) > 1})
+    if twice:
+        raise UserError(f"--device names {', '.join(twice)} twice")
+    return tuple(found)
+
+
+def build_spec(args: argparse.Namespace, devices: tuple[str, ...]) -> Any:
+    """The SweepSpec the flags describe."""
+    from jacbench.run import spec as specs
+
+    if args.preset and args.config:
+        raise UserError("give --preset or --config, not both")
+    if args.seed is not None and not 0 <= args.seed <= MAX_INT:
+        raise UserError(f"--seed must be from 0 to 2**63-1, got {args.seed}")
+    axes_given = any(getattr(args, a) for a in AXES)
+    if args.config:
+        config = specs.load_config(args.config)
+    elif args.preset or not axes_given:
+        config = specs.load_preset(args.preset or "default")
+    else:
+        config = {}
+    overrides = {a: getattr(args, a) for a in AXES}
+    overrides.update(modes=args.modes, dtype=args.dtype, activation=args.activation,
+                     bias=args.bias, seed=args.seed, min_run_time=args.min_run_time,
+                     rounds=args.rounds, max_call_time=args.max_call_time)
+    return specs.build_spec(config, overrides, devices)
+
+
+def run_name(args: argparse.Namespace) -> str:
+    """What the default results folder is named after: the preset, the config, or 'custom'."""
+    if args.config:
+        return Path(args.config).stem
+    axes_given = any(getattr(args, a) for a in AXES)
+    return args.preset or ("custom" if axes_given else "default")
+
+
+def _threads(args: argparse.Namespace) -> None:
+    import torch
+
+    if args.threads:
+        cores = os.cpu_count() or 1
+        if args.threads > 4 * cores:
+            raise UserError(f"--threads {args.threads} is more than four threads per core on "
+                            f"this {cores}-core machine")
+        torch.set_num_threads(args.threads)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import torch
+
+    from jacbench.cli.cluster_commands import shard_of, submit_sweep
+    from jacbench.render.summary import format_summary
+    from jacbench.run.sweep import default_out, run_sweep
+
+    devices = devices_of(args.device)
+    spec = build_spec(args, devices)
+    out = Path(args.out) if args.out else default_out(devices, run_name(args))
+    if args.shards:
+        return submit_sweep(args, spec, devices, out)
+    threads = torch.get_num_threads()
+    _threads(args)
+    progress = False if args.no_progress else None
+    try:
+        outcome = run_sweep(spec, out, append=args.append, progress=progress, yes=args.yes,
+                            shard=shard_of(args), run_id=args.run_id)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: every completed point is saved in {out}; run the same command "
+              "to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        torch.set_num_threads(threads)  # main() may be called again in the same process
+    print(format_summary(outcome.frame, outcome.run_id))
+    print(f"results: {outcome.out} ({outcome.new_rows} new rows, {len(outcome.frame)} in all)")
+    if not args.no_report and outcome.new_rows:
+        from jacbench.results.storage import ResultsError
+
+        try:
+            plots_and_report(outcome.out)
+        except (ResultsError, OSError) as exc:  # the results are safe; say what is missing
+            print(f"plots and report not written: {one_line(exc)}", file=sys.stderr)
+    return 0
