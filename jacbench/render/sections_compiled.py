@@ -57,7 +57,9 @@ def fastest_of_all(ok: pd.DataFrame) -> list[str]:
              "hand-written is fastest)."]
 
     def cell(row: pd.Series, family: str) -> str:
-        return "-" if row[family] is None else f"{row[family]} {fmt_time(row[f'{family}_s'])}"
+        if pd.isna(row[family]):  # no mode of this family measured ok here
+            return "-"
+        return f"{row[family]} {fmt_time(row[f'{family}_s'])}"
 
     rows = [[*_sizes(r), f"**{r['best']}**", *(cell(r, f) for f in present),
              "-" if math.isnan(r["hand_written_lead"]) else f"{r['hand_written_lead']:.2f}x"]

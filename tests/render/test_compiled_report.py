@@ -82,3 +82,10 @@ def test_seventeen_modes_get_seventeen_colours():
 
     colours = mode_colours(mode_names())
     assert len(set(colours.values())) == len(mode_names())
+
+
+def test_a_family_absent_at_a_point_shows_a_dash_not_nan():
+    rows = make_rows(grid(D=[4, 64]), ("forward", "reverse", "jacrev"))
+    rows += make_rows(grid(D=[64]), ("reverse-aoti",))  # compiled at one point only
+    text = "\n".join(fastest_of_all(frame_of(rows)))
+    assert "nan" not in text and "reverse-aoti" in text
