@@ -13,7 +13,7 @@ import jacbench
 from jacbench.analysis.stability import stability, stability_sentence
 from jacbench.render.format import fmt_gflops, fmt_point, fmt_time
 from jacbench.render.markdown import table
-from jacbench.results.point import point_label
+from jacbench.results.point import POINT_FIELDS, point_label
 from jacbench.results.schema import NOISE_THRESHOLD, REPRODUCE_WITHIN, Role, Status
 
 #: The noisiest ok rows listed at most in the health section.
@@ -34,19 +34,27 @@ def _distinct(frame: pd.DataFrame, column: str) -> str:
 
 
 def environment(frame: pd.DataFrame) -> list[str]:
-    """A row per run (machine, versions, commit), then the measured ceilings."""
+    """A row per run and shard (machine, versions, commit, points measured), then the measured
+    ceilings: a sharded run's shards may come from several hosts."""
     lines = ["", "## Environment"]
     runs = []
-    for run_id, rows in frame.groupby(frame["run_id"].fillna(""), sort=False):
+    shard = frame["shard"].astype("Int64").astype(str).replace("<NA>", "-")
+    total = frame["shards"].astype("Int64").astype(str).replace("<NA>", "-")
+    for (run_id, index, count), rows in frame.groupby(
+            [frame["run_id"].fillna(""), shard, total], sort=False):
         devices = "; ".join(f"{d}: {_distinct(g, 'device_name') or '?'}"
                             for d, g in rows.groupby("device"))
-        runs.append([f"`{run_id}`" if run_id else "-", _distinct(rows, "started_at"),
+        sweep = rows[rows["role"] == Role.SWEEP]
+        points = len(sweep.drop_duplicates(list(POINT_FIELDS)))
+        runs.append([f"`{run_id}`" if run_id else "-",
+                     "-" if count in ("-", "1") else f"{index}/{count}", points,
+                     _distinct(rows, "started_at"),
                      _distinct(rows, "host"), _distinct(rows, "cpu_model"), devices,
                      _distinct(rows, "torch_version"), _distinct(rows, "cuda_version") or "-",
                      _distinct(rows, "num_threads"), _distinct(rows, "git_commit") or "-",
                      _distinct(rows, "platform")])
-    lines += table(["run", "started (UTC)", "host", "CPU", "devices", "torch", "CUDA",
-                    "threads", "git commit", "platform"], runs)
+    lines += table(["run", "shard", "points", "started (UTC)", "host", "CPU", "devices", "torch",
+                    "CUDA", "threads", "git commit", "platform"], runs)
     ceilings = frame.groupby(["device", "dtype"], sort=True)[["peak_flops", "peak_bandwidth"]]
     rows = [[device, dtype, fmt_gflops(v["peak_flops"]), fmt_gflops(v["peak_bandwidth"])]
             for (device, dtype), v in ceilings.median().iterrows()]

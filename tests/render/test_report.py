@@ -137,3 +137,15 @@ def test_peak_memory_sets_measured_cuda_peaks_beside_the_model(tmp_path: Path) -
     cuda_line = next(line for line in memory.splitlines() if line.startswith("| cuda | reverse"))
     assert cpu_line.rstrip(" |").endswith("| - | -")  # nothing measured on the CPU
     assert cuda_line.rstrip(" |").endswith("| 2.00")
+
+
+def test_the_environment_shows_which_shard_and_host_measured_what(tmp_path: Path) -> None:
+    from factories import grid, make_rows, write_rows
+
+    rows = make_rows(grid(D=[4, 64]), ("forward",), run_id="r", shard=0, shards=2, host="a")
+    rows += make_rows(grid(D=[256]), ("forward",), run_id="r", shard=1, shards=2, host="b")
+    folder = write_rows(tmp_path / "sharded", rows)
+    text = write_report(folder, []).read_text()
+    lines = [line for line in text.splitlines() if line.startswith("| `r` |")]
+    cells = [line.split(" | ") for line in lines]  # run, shard, points, started, host, ...
+    assert [(c[1], c[2], c[4]) for c in cells] == [("0/2", "2", "a"), ("1/2", "1", "b")]
