@@ -38,8 +38,10 @@ def environment(frame: pd.DataFrame) -> list[str]:
     ceilings: a sharded run's shards may come from several hosts."""
     lines = ["", "## Environment"]
     runs = []
-    shard = frame["shard"].astype("Int64").astype(str).replace("<NA>", "-")
-    total = frame["shards"].astype("Int64").astype(str).replace("<NA>", "-")
+    def label(column: str) -> pd.Series:
+        return frame[column].map(lambda v: "-" if pd.isna(v) else str(int(v)))
+
+    shard, total = label("shard"), label("shards")
     for (run_id, index, count), rows in frame.groupby(
             [frame["run_id"].fillna(""), shard, total], sort=False):
         devices = "; ".join(f"{d}: {_distinct(g, 'device_name') or '?'}"

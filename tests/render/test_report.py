@@ -49,7 +49,12 @@ def test_sections_are_all_there(written: tuple[Path, str]) -> None:
 
 def test_environment_and_ceilings(written: tuple[Path, str]) -> None:
     _, text = written
-    assert "| `run-1` | 2025-01-01T00:00:00Z | testhost | AMD EPYC test |" in text
+    run = next(line for line in text.splitlines()
+               if line.startswith("| `run-1` |") and "testhost" in line)
+    points = {(r["L"], r["D"], r["K"], r["P"], r["batch"]) for r in default_rows()
+              if r["role"] == Role.SWEEP}
+    assert run.split(" | ")[1:6] == ["-", str(len(points)), "2025-01-01T00:00:00Z",
+                                     "testhost", "AMD EPYC test"]
     assert "abc1234" in text and "2.13.0" in text
     assert "| cpu | float32 | 170.0 | 40.0 |" in text
 
