@@ -52,7 +52,7 @@ def test_environment_and_ceilings(written: tuple[Path, str]) -> None:
     run = next(line for line in text.splitlines()
                if line.startswith("| `run-1` |") and "testhost" in line)
     points = {(r["L"], r["D"], r["K"], r["P"], r["batch"]) for r in default_rows()
-              if r["role"] == Role.SWEEP}
+              if r["role"] == Role.SWEEP} | {(4, 2048, 128, 64, 1), (4, 64, 512, 64, 1)}
     assert run.split(" | ")[1:6] == ["-", str(len(points)), "2025-01-01T00:00:00Z",
                                      "testhost", "AMD EPYC test"]
     assert "abc1234" in text and "2.13.0" in text
