@@ -7,12 +7,21 @@ the thread count torch runs with now, in a couple of seconds in all:
 - ``peak_flops``: a square GEMM; ``gemm_half_dim``: GEMMs of 4 and 16 rows against it;
 - ``sync_s``: mid-sized GEMMs (64 and 128 rows of 128×128), what is left beyond dispatch and
   arithmetic;
+- ``handoff_s`` and ``sync_flops``: chains of ``HANDOFF_LOOP`` (act', GEMM) pairs, rows × 128 by
+  128 × 128, for each of ``HANDOFF_ROWS``: each GEMM reading the act' just made and the next act'
+  reading its result, against the same calls on operands made beforehand; the difference per
+  pair is what handing operands between the threads costs. ``handoff_s`` is its median over the
+  rows at least as large as the sync probes', ``sync_flops`` the smallest GEMM paying half of it;
+- ``kernel_sync_s`` and ``kernel_sync_elems``: the activation on vectors of ``KERNEL_SIZES``
+  elements: the step up from the smallest (where the math library starts splitting the kernel
+  over threads) and the smallest size that pays half of it;
 - ``elementwise_rate``: a fused act' kernel (tanh_backward) on 64 Ki elements;
 - ``bandwidth``: matrix-vector products cycling forth and back over matrices of a working set of
   each size (256 KiB to 64 MiB on a CPU), less one dispatch per product;
 - ``overheads``: each mode handed in (``mode_probes``) timed at three tiny shapes, where only its
   calls cost time; a fixed cost and a cost per call are fitted to the three by least squares;
-  a library mode (``work_probes``) once more at a mid-sized shape, for its work factor.
+  a library mode or a JAX peer (``work_probes``) once more at a mid-sized shape, for its work
+  factor.
 
 Everything is timed by ``timer(label, build)``, which builds the probe's callable and returns
 seconds per call (by default the best block of ``time_callable``); the machine probes run in
@@ -52,6 +61,8 @@ GEMM_SQUARE = {"cpu": 512, "cuda": 4096}
 THIN_ROWS = (4, 16)
 MID_GEMMS = ((64, 128, 128), (128, 128, 128))
 ELEMENTS = 1 << 16
+HANDOFF_K, HANDOFF_ROWS, HANDOFF_LOOP = 128, (16, 64, 256), 8
+KERNEL_SIZES = (16, 32, 64, 96, 112, 128, 192, 256)
 #: Rounds of the machine probes; each probe keeps its best round (a busy moment only slows).
 MACHINE_ROUNDS = 3
 WORKING_SETS = {"cpu": tuple(1 << p for p in (18, 20, 22, 24, 26)),
@@ -118,7 +129,37 @@ def _builders(device: str, dtype: torch.dtype) -> dict[str, Callable[[], Callabl
     found |= {f"gemm {s}x{square}x{square}": gemm(s, square, square) for s in THIN_ROWS}
     found |= {f"gemm {m}x{k}x{n}": gemm(m, k, n) for m, k, n in MID_GEMMS}
     found |= {f"bandwidth {s}": cycle(s) for s in WORKING_SETS[_kind(device)]}
-    return found
+    return found | _thread_builders(r)
+
+
+def _thread_builders(r: Callable[..., torch.Tensor]
+                     ) -> dict[str, Callable[[], Callable[[], object]]]:
+    """The probes of what splitting work over threads costs: activations of each of
+    ``KERNEL_SIZES``, and (act', GEMM) loops chained and apart for each of ``HANDOFF_ROWS``."""
+    def handoff(rows: int, chained: bool) -> Callable[[], Callable[[], object]]:
+        def build() -> Callable[[], object]:
+            W, a, X = r(HANDOFF_K, HANDOFF_K) / HANDOFF_K**0.5, torch.tanh(r(HANDOFF_K)), \
+                r(rows, HANDOFF_K)
+            scale = torch.ops.aten.tanh_backward.default
+
+            def loop() -> object:
+                x = X
+                for _ in range(HANDOFF_LOOP):
+                    x = torch.mm(scale(x, a), W) if chained else (scale(X, a), torch.mm(X, W))
+                return x
+
+            return loop
+        return build
+
+    def act(n: int) -> Callable[[], Callable[[], object]]:
+        def build() -> Callable[[], object]:
+            x = r(n)
+            return lambda: torch.tanh(x)
+        return build
+
+    found = {f"act {n}": act(n) for n in KERNEL_SIZES}
+    return found | {f"handoff {how} {rows}": handoff(rows, how == "chained")
+                    for rows in HANDOFF_ROWS for how in ("chained", "apart")}
 
 
 def _cycle_shape(size: int, itemsize: int) -> tuple[int, int]:
@@ -162,8 +203,26 @@ def _machine(seconds: Mapping[str, float], device: str, itemsize: int) -> Machin
         bandwidth.append((float(n * n * count * itemsize), n * n * itemsize / max(
             per_mv - dispatch, 1e-12)))
     elementwise = ELEMENTS / max(seconds[f"elementwise {ELEMENTS}"] - dispatch, 1e-12)
+    handoff, sync_flops = _handoff(seconds)
+    extra = {n: seconds[f"act {n}"] - seconds[f"act {KERNEL_SIZES[0]}"] for n in KERNEL_SIZES}
+    step = max(0.0, statistics.median(extra[n] for n in KERNEL_SIZES[-2:]))
+    paying = [n for n in KERNEL_SIZES if step > 0 and extra[n] >= step / 2]
     return MachineModel(dispatch_s=dispatch, peak_flops=peak, gemm_half_dim=half, sync_s=sync,
-                        elementwise_rate=elementwise, bandwidth=tuple(bandwidth))
+                        elementwise_rate=elementwise, bandwidth=tuple(bandwidth),
+                        handoff_s=handoff, sync_flops=sync_flops, kernel_sync_s=step,
+                        kernel_sync_elems=min(paying, default=0))
+
+
+def _handoff(seconds: Mapping[str, float]) -> tuple[float, float]:
+    """(handoff_s, sync_flops) from the chained and apart (act', GEMM) loops (see the docstring)."""
+    flops = {rows: 2.0 * rows * HANDOFF_K * HANDOFF_K for rows in HANDOFF_ROWS}
+    extra = {rows: max(0.0, (seconds[f"handoff chained {rows}"]
+                             - seconds[f"handoff apart {rows}"]) / HANDOFF_LOOP)
+             for rows in HANDOFF_ROWS}
+    big = [extra[rows] for rows in HANDOFF_ROWS if rows >= min(m for m, _, _ in MID_GEMMS)]
+    handoff = statistics.median(big)
+    paying = [flops[rows] for rows in HANDOFF_ROWS if handoff > 0 and extra[rows] >= handoff / 2]
+    return handoff, min(paying, default=MachineModel.sync_flops)
 
 
 def fit_overhead(mode: str, measured: Mapping[tuple[int, int, int, int], float],
@@ -194,11 +253,13 @@ def fit_overhead(mode: str, measured: Mapping[tuple[int, int, int, int], float],
 def fit_work_factor(mode: str, seconds: float, own: ModeOverhead, model: MachineModel,
                     itemsize: int = 4) -> ModeOverhead:
     """``own`` with the work factor that makes ``mode`` take ``seconds`` at ``WORK_SHAPE``: its
-    time beyond calls over the model's, kept within [1/2, 8] (a noisy probe cannot run away)."""
+    time beyond calls and thread syncs over the model's, kept within [1/2, 8] (a noisy probe
+    cannot run away)."""
     bare = replace(model, overheads={mode: replace(own, work_factor=1.0)})
     p = predict(mode, *WORK_SHAPE, 1, bare, dtype_bytes=itemsize)
-    work = p.seconds - p.terms["calls"]
-    factor = (seconds - p.terms["calls"]) / work if work > 0 else 1.0
+    fixed = p.terms["calls"] + p.terms["sync"]  # what the factor does not scale
+    work = p.seconds - fixed
+    factor = (seconds - fixed) / work if work > 0 else 1.0
     return replace(own, work_factor=min(8.0, max(0.5, factor)))
 
 

@@ -64,7 +64,8 @@ def _calibration(results_dir: Path) -> list[str]:
 def _parameters(m: MachineModel) -> list[object]:
     first, last = m.bandwidth[0], m.bandwidth[-1]
     return [m.device, m.dtype, m.threads, fmt_time(m.dispatch_s), f"{m.peak_flops / 1e9:.0f} "
-            "GFLOP/s", f"{m.gemm_half_dim:.1f}", fmt_time(m.sync_s),
+            "GFLOP/s", f"{m.gemm_half_dim:.1f}",
+            f"{fmt_time(m.sync_s)} + {fmt_time(m.handoff_s)} handoff",
             f"{m.elementwise_rate / 1e9:.1f} G/s",
             f"{first[1] / 1e9:.0f} GB/s at {first[0] / 2**20:.2g} MiB",
             f"{last[1] / 1e9:.0f} GB/s at {last[0] / 2**20:.0f} MiB", f"{m.calibration_s:.1f} s"]

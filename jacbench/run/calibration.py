@@ -28,6 +28,10 @@ __all__ = ["calibrate_machine", "probed_modes", "write_calibrations"]
 #: a second a shape to compile). torch.compile'd modes take seconds a shape: not probed, they
 #: are predicted as the eager algorithm they compile.
 PROBED_FAMILIES = (HAND_WRITTEN, LIBRARY, COMPILED_PEER)
+#: Families whose work factor is measured too: the library modes (copies, unfused kernels) and
+#: the JAX peers, whose XLA products run at a rate of their own (Eigen, not torch's BLAS: about
+#: half of it at 128-wide and larger GEMMs on the 2-core VM).
+WORK_FAMILIES = (LIBRARY, COMPILED_PEER)
 
 
 def probed_modes(names: Iterable[str] | None = None) -> tuple[str, ...]:
@@ -50,7 +54,7 @@ def _probe(mode: str, device: str, dtype: str) -> ModeProbe:
 def calibrate_machine(device: str, dtype: str,
                       mode_names: Iterable[str] | None = None) -> MachineModel:
     """The calibrated time model of ``device`` in ``dtype``, with the eager modes' call costs
-    (and the library modes' work factors).
+    (and the library modes' and JAX peers' work factors).
 
     A mode that cannot run here (its framework is missing) is left out of the calibration.
     """
@@ -62,8 +66,8 @@ def calibrate_machine(device: str, dtype: str,
         except ModeUnavailable:
             continue
         probes[mode] = _probe(mode, device, dtype)
-    library = frozenset(m for m in probes if m in CATALOG and CATALOG[m].family == LIBRARY)
-    return calibrate(device, dtype, mode_probes=probes, work_probes=library)
+    worked = frozenset(m for m in probes if m in CATALOG and CATALOG[m].family in WORK_FAMILIES)
+    return calibrate(device, dtype, mode_probes=probes, work_probes=worked)
 
 
 def write_calibrations(folder: Path, models: Iterable[MachineModel], tag: str) -> Path:

@@ -3,11 +3,15 @@ measured machine parameters, with the term that dominates said in words.
 
 For each operation of ``jacbench.theory.operations`` (done ``repeat`` times):
 
-    t_op = calls · call_s  +  work_factor · (max(compute, memory)  +  sync)
+    t_op = calls · call_s  +  work_factor · max(compute, memory)  +  sync
     compute = 2·m·k·n / (peak_flops · s / (s + gemm_half_dim))     a GEMM, s = min(m, k, n) > 1
             = elements / elementwise_rate                          an act or act' kernel
     memory  = weight bytes / bw(working set)  +  other bytes / bw(those bytes)
-    sync    = sync_s for a GEMM of at least sync_flops with s > 1, else 0
+    sync    = sync_s + handoff_s for a GEMM of at least sync_flops with s > 1,
+              kernel_sync_s for a GEMV of at least kernel_sync_elems outputs or an activation
+              of at least kernel_sync_elems elements, else 0 (handoff_s and kernel_sync_s only
+              for an operation that is a framework call of its own, not one inside a traced
+              program, whose compiler threads and places its operands itself)
 
 and the mode's time is ``fixed_s + Σ repeat · t_op``. The parameters, each measured by
 ``jacbench.measure.calibrate`` in a few seconds at the run's thread count:
@@ -15,12 +19,23 @@ and the mode's time is ``fixed_s + Σ repeat · t_op``. The parameters, each mea
 - ``dispatch_s``: one framework call in a Python loop (the cost of an operation of no size);
   ``overheads[mode]`` refines it per mode: a fixed cost per Jacobian and a cost per call, fitted
   to the mode itself timed at three tiny shapes, where nothing but calls costs time; for a
-  library mode also a work factor, its time beyond calls at one mid-sized shape over what the
-  machine's rates give its operations (its copies, unfused kernels and batching);
+  library mode or a JAX peer also a work factor, its time beyond calls and syncs at one
+  mid-sized shape over what the machine's rates give its operations (a library's copies,
+  unfused kernels and batching; XLA's own GEMMs, slower than torch's BLAS here);
 - ``peak_flops`` and ``gemm_half_dim``: a square GEMM's FLOP rate, and the smallest dimension at
   which a thin GEMM reaches half of it (Hockney's n½: a GEMM of smallest dimension s runs at
   peak · s / (s + n½));
 - ``sync_s``: what a GEMM big enough to be split over threads pays to start and join them;
+- ``handoff_s`` and ``sync_flops``: what such a GEMM pays more when its operand comes from, and
+  its result goes to, the single-threaded operation next to it (a mode's chain of act', product,
+  act', ...), as against the same product repeated on its own: half of each operand and result
+  lives in the other core's cache and crosses between them (measured on a 2-core VM: 0 at 2 kB,
+  ~5 us at 32 kB, ~7 us at 128 kB per product; nothing at 1 thread); ``sync_flops`` is the
+  smallest product found to pay it (smaller ones the BLAS keeps on one thread);
+- ``kernel_sync_s`` and ``kernel_sync_elems``: what a matrix-vector product with that many
+  outputs or more, or an activation kernel of that many elements or more, pays when the math
+  library splits it over threads (on the 2-core VM both step up by ~1 us between 96 and 112,
+  tanh and mv alike; a fused act' kernel, torch's own, does not); measured on the activation;
 - ``elementwise_rate``: elements per second of a fused act' kernel in cache;
 - ``bandwidth``: bytes per second of matrix-vector products cycling over a working set of each
   measured size (in cache to out of it), interpolated in log(size) between them.
@@ -61,6 +76,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from jacbench.theory.operations import ELEMENTWISE, GEMM, Op, base_mode, operations
+from jacbench.theory.time_words import words as say
 
 __all__ = ["CALIBRATION_FILE", "MachineModel", "ModeOverhead", "Prediction", "models_from_json",
            "models_to_json", "predict", "read_calibrations"]
@@ -93,6 +109,9 @@ class MachineModel:
     elementwise_rate: float
     bandwidth: tuple[tuple[float, float], ...]  # (working-set bytes, bytes/s), by size
     sync_flops: float = 2.0**20
+    handoff_s: float = 0.0
+    kernel_sync_s: float = 0.0
+    kernel_sync_elems: int = 0
     overheads: dict[str, ModeOverhead] = field(default_factory=dict)
     device: str = "cpu"
     dtype: str = "float32"
@@ -196,10 +215,17 @@ def _add(t: _Tally, op: Op, m: MachineModel, b: int, own: ModeOverhead,
         flops = 2.0 * op.macs
         compute = flops / (m.peak_flops if op.smallest == 1 else m.gemm_flops(op.smallest))
         if op.smallest > 1 and flops >= m.sync_flops:
-            t.terms["sync"] += r * m.sync_s * f
+            # a product in a traced program (no call of its own) hands nothing to another call
+            t.terms["sync"] += r * (m.sync_s + (m.handoff_s if op.calls else 0.0))
+            t.syncs += r
+        elif op.smallest == 1 and op.calls and op.n >= m.kernel_sync_elems > 0:
+            t.terms["sync"] += r * m.kernel_sync_s  # a GEMV the library splits over threads
             t.syncs += r
     elif op.kind == ELEMENTWISE:
         compute = op.m / m.elementwise_rate
+        if op.name == "act" and op.calls and op.m >= m.kernel_sync_elems > 0:
+            t.terms["sync"] += r * m.kernel_sync_s  # so is the activation (MKL's VML)
+            t.syncs += r
     else:
         return
     compute *= f
@@ -233,47 +259,5 @@ def predict(mode: str, L: int, D: int, K: int, P: int, batch: int, model: Machin
         _add(tally, op, model, dtype_bytes, overhead, weights + largest)
     seconds = sum(tally.terms.values())
     dominant = max(TERMS, key=lambda k: tally.terms[k])
-    words = _words(mode, dominant, tally, model, overhead, weights, weights + largest)
+    words = say(mode, dominant, tally, model, overhead, weights, weights + largest)
     return Prediction(mode, seconds, dict(tally.terms), dominant, words)
-
-
-def _si(value: float, unit: str) -> str:
-    for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {prefix}{unit}"
-    return f"{value:.3g} {unit}"
-
-
-def _us(seconds: float) -> str:
-    return f"{seconds * 1e6:.3g} us"
-
-
-def _words(mode: str, dominant: str, t: _Tally, m: MachineModel, overhead: ModeOverhead,
-           weights: float, ws: float) -> str:
-    """The dominant term as a sentence: what is done, how much, at what rate, bound by what."""
-    term = t.terms[dominant]
-    if dominant == "calls":
-        fixed = f" + {_us(overhead.fixed_s)} fixed" if overhead.fixed_s >= 1e-7 else ""
-        text = f"{t.calls} framework calls at {_us(overhead.call_s)} each{fixed}, overhead-bound"
-    elif dominant == "sync":
-        text = f"{t.syncs} thread-parallel products at {_us(m.sync_s)} each to start, sync-bound"
-    elif dominant == "compute":
-        text = f"{_si(t.flops, 'FLOP')} of matrix products at {_si(t.flops / term, 'FLOP/s')}, " \
-               "compute-bound"
-    elif dominant == "elementwise":
-        text = f"scales {_si(t.elements, 'elements')} at {_si(t.elements / term, 'elements/s')}"
-    elif dominant == "weights":
-        times = t.weight_bytes / weights if weights else 0.0
-        text = (f"reads {_si(weights, 'B')} of weights {_times(times)}, memory-bound at "
-                f"{_si(m.bytes_per_s(ws), 'B/s')}")
-    else:
-        text = (f"moves {_si(t.data_bytes, 'B')} of activations, tangents and adjoints at "
-                f"{_si(t.data_bytes / term, 'B/s')}, memory-bound")
-    return text
-
-
-def _times(x: float) -> str:
-    near = round(x)
-    if abs(x - near) < 0.05 and 1 <= near <= 3:
-        return ("once", "twice", "three times")[near - 1]
-    return f"{x:.3g} times"

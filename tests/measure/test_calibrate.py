@@ -10,7 +10,8 @@ from jacbench.theory.operations import operations
 from jacbench.theory.time_model import MachineModel, ModeOverhead, predict
 
 TRUE = MachineModel(dispatch_s=2e-6, peak_flops=2e11, gemm_half_dim=8.0, sync_s=5e-6,
-                    elementwise_rate=4e9,
+                    elementwise_rate=4e9, handoff_s=3e-6, sync_flops=2.0 * 64 * 128 * 128,
+                    kernel_sync_s=1e-6, kernel_sync_elems=112,
                     bandwidth=tuple((float(s), 1e11 if s <= 1 << 22 else 4e10)
                                     for s in cal.WORKING_SETS["cpu"]))
 MODES = {"reverse": ModeOverhead(0.0, 2.5e-6), "jacrev": ModeOverhead(3e-4, 4e-6)}
@@ -31,6 +32,13 @@ def fake_seconds(label: str) -> float:
         flops = 2.0 * a * b * c
         sync = m.sync_s if flops >= m.sync_flops and a < 512 else 0.0
         return m.dispatch_s + flops / m.gemm_flops(min(a, b, c)) + sync
+    if kind == "handoff":  # the chained loop pays the handoff on each GEMM of sync_flops or more
+        how, rows = shape.split(" ")
+        pairs = cal.HANDOFF_LOOP * (m.dispatch_s * 2 + 1e-6)
+        big = 2.0 * int(rows) * cal.HANDOFF_K**2 >= m.sync_flops
+        return pairs + (cal.HANDOFF_LOOP * m.handoff_s if how == "chained" and big else 0.0)
+    if kind == "act":  # the library splits kernels of kernel_sync_elems or more over threads
+        return m.dispatch_s + (m.kernel_sync_s if int(shape) >= m.kernel_sync_elems else 0.0)
     if kind == "elementwise":
         return m.dispatch_s + int(shape) / m.elementwise_rate
     if kind == "bandwidth":
@@ -57,6 +65,10 @@ def test_calibration_recovers_the_machine() -> None:
     assert found.peak_flops == pytest.approx(TRUE.peak_flops, rel=0.03)
     assert found.gemm_half_dim == pytest.approx(TRUE.gemm_half_dim, rel=0.1)
     assert found.sync_s == pytest.approx(TRUE.sync_s, rel=0.1)
+    assert found.handoff_s == pytest.approx(TRUE.handoff_s)
+    assert found.sync_flops == TRUE.sync_flops
+    assert found.kernel_sync_s == pytest.approx(TRUE.kernel_sync_s)
+    assert found.kernel_sync_elems == TRUE.kernel_sync_elems
     assert found.elementwise_rate == pytest.approx(TRUE.elementwise_rate)
     for (size, bw), (true_size, true_bw) in zip(found.bandwidth, TRUE.bandwidth, strict=True):
         assert size == true_size and bw == pytest.approx(true_bw)
