@@ -77,7 +77,12 @@ def read_results(directory: str | Path) -> pd.DataFrame:
     if not directory.is_dir():
         raise ResultsError(f"{directory} is not a folder")
     check_hygiene(directory)
-    tables = [read_file(p) for p in data_files(directory)]
+    tables = []
+    for path in data_files(directory):
+        try:
+            tables.append(read_file(path))
+        except FileNotFoundError:  # another run removed it after the listing: nothing lost
+            continue
     if not tables:
         return empty_frame()
     frame = upgrade(pa.concat_tables(tables).to_pandas())
@@ -143,7 +148,10 @@ class RunWriter:
         for path in data_files(self.directory):
             if path in (self.part, self.stability) or path.parent.name == STABILITY_DIR:
                 continue
-            table = read_file(path)
+            try:
+                table = read_file(path)
+            except FileNotFoundError:
+                continue
             keys = list(zip(*(_keys(table).column(c).to_pylist() for c in SAME_MEASUREMENT),
                             strict=True))
             stale = pa.array([k in wanted for k in keys], pa.bool_())
@@ -160,7 +168,8 @@ class RunWriter:
 def _raw(path: Path) -> pa.Table:
     import pyarrow.parquet as pq
 
-    return pq.read_table(path)
+    with open(path, "rb") as handle:  # one open: see storage.read_file
+        return pq.read_table(pa.BufferReader(handle.read()))
 
 
 def _replaced(rows: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:

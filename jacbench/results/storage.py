@@ -52,7 +52,12 @@ def read_file(path: Path) -> pa.Table:
     """One results file as a table in the current schema (extra columns dropped here; a writer
     that rewrites the file keeps them). ResultsError names the file and what is wrong."""
     try:
-        table = pq.read_table(path)
+        # One open, so one inode: another process may replace the file (atomically) while we
+        # read, and a reader that opened the path twice could mix the old and the new file.
+        with open(path, "rb") as handle:
+            table = pq.read_table(pa.BufferReader(handle.read()))
+    except FileNotFoundError:
+        raise  # removed meanwhile (a part emptied by newer rows): the folder reader skips it
     except (OSError, pa.ArrowException) as exc:
         raise ResultsError(f"cannot read {path}: not a readable parquet file ({exc})") from None
     names = set(table.column_names)
