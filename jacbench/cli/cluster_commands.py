@@ -100,6 +100,7 @@ def submit_sweep(args: argparse.Namespace, spec: Any, devices: tuple[str, ...],
                  out: Path) -> int:
     """Submit the shards of this sweep and, unless --no-wait, wait with progress lines."""
     from jacbench.results.folder import read_results
+    from jacbench.results.point import POINT_FIELDS
     from jacbench.results.schema import Role, Status
     from jacbench.results.storage import check_writable
     from jacbench.run.submit import submit_shards, wait
@@ -110,7 +111,7 @@ def submit_sweep(args: argparse.Namespace, spec: Any, devices: tuple[str, ...],
     check_writable(out)
     run_id = args.run_id or uuid.uuid4().hex[:12]
     argv = [*measure_flags(args.argv), *([] if args.out else ["--out", str(out)])]
-    shard_devices = [d for d in devices] if options.executor == "local" else [None]
+    shard_devices = list(devices) if options.executor == "local" else [None]
     if options.executor == "slurm":
         argv += ["--device", *args.device]
     total = len(spec.points)
@@ -119,7 +120,7 @@ def submit_sweep(args: argparse.Namespace, spec: Any, devices: tuple[str, ...],
         rows = read_results(out)
         rows = rows[(rows["run_id"] == run_id) & (rows["role"] == Role.SWEEP)
                     & rows["status"].isin(Status.DONE)]
-        return len(rows.drop_duplicates(["L", "D", "K", "P", "batch", "dtype", "activation"]))
+        return len(rows.drop_duplicates(list(POINT_FIELDS)))
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -132,8 +133,8 @@ def submit_sweep(args: argparse.Namespace, spec: Any, devices: tuple[str, ...],
     if args.no_wait:
         print(f"follow it with: python -m jacbench status {shlex.quote(str(out))}")
         return 0
-    failures = wait(jobs, done, total, say) if options.executor == "slurm" else [
-        f for f in wait(jobs, done, total, say, every_s=0)]
+    # locally every batch was waited for already: this only collects the failures
+    failures = wait(jobs, done, total, say, every_s=10 if options.executor == "slurm" else 0)
     for line in failures:
         print(f"shard failed: {line}", file=sys.stderr)
     print(f"results: {out}; python -m jacbench status {shlex.quote(str(out))} says what is done")

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from filelock import FileLock
 
 from jacbench.results.schema import SAME_MEASUREMENT, Role
@@ -110,8 +111,9 @@ def _write_lock(directory: Path) -> FileLock:
     return FileLock(str(directory / LOCKS_DIR / "write.lock"))
 
 
-def _keys(table: pa.Table) -> pa.Table:
-    return table.select(list(SAME_MEASUREMENT))
+def _measurements(table: pa.Table) -> list[tuple]:
+    """The SAME_MEASUREMENT key of every row of a table, in row order."""
+    return list(zip(*(table.column(c).to_pylist() for c in SAME_MEASUREMENT), strict=True))
 
 
 class RunWriter:
@@ -143,8 +145,7 @@ class RunWriter:
 
     def _supersede(self, new: pa.Table) -> None:
         """Remove from the other files the rows these new rows measure again."""
-        wanted = set(zip(*(_keys(new).column(c).to_pylist() for c in SAME_MEASUREMENT),
-                         strict=True))
+        wanted = set(_measurements(new))
         for path in data_files(self.directory):
             if path in (self.part, self.stability) or path.parent.name == STABILITY_DIR:
                 continue
@@ -152,9 +153,7 @@ class RunWriter:
                 table = read_file(path)
             except FileNotFoundError:
                 continue
-            keys = list(zip(*(_keys(table).column(c).to_pylist() for c in SAME_MEASUREMENT),
-                            strict=True))
-            stale = pa.array([k in wanted for k in keys], pa.bool_())
+            stale = pa.array([k in wanted for k in _measurements(table)], pa.bool_())
             if not pc.any(stale).as_py():
                 continue
             raw = _raw(path)  # rewrite the file as it was, foreign columns included
@@ -166,8 +165,6 @@ class RunWriter:
 
 
 def _raw(path: Path) -> pa.Table:
-    import pyarrow.parquet as pq
-
     with open(path, "rb") as handle:  # one open: see storage.read_file
         return pq.read_table(pa.BufferReader(handle.read()))
 

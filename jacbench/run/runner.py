@@ -67,7 +67,8 @@ class PointRunner:
         """A record for every mode at this point, whatever happens."""
         readings = dataclasses.asdict(self.instruments.load(point.device))
         free = self.instruments.free_memory(point.device)
-        why = too_big(case_bytes(point), free)
+        needed = case_bytes(point)
+        why = too_big(needed, free)
         if why:
             lost = Outcome(Status.OOM, f"the model and reference {why}")
             return [self._record(point, m, role, readings, lost) for m in modes]
@@ -79,7 +80,7 @@ class PointRunner:
         checked, timeable = {}, {}
         for m in modes:
             self._progress(f"{point.label()} check {m}")
-            why = too_big(case_bytes(point) + mode_bytes(point, m), free)
+            why = too_big(needed + mode_bytes(point, m), free)
             if why:
                 checked[m] = Outcome(Status.OOM, f"one call {why}")
                 continue
