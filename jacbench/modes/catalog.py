@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["CATALOG", "COMPILED", "COMPILED_PEER", "EAGER_FAMILIES", "HAND_WRITTEN", "LIBRARY",
-           "ModeInfo", "compiled_pairs", "default_modes", "hand_written", "mode_names",
-           "mode_order"]
+           "NATIVE", "ModeInfo", "compiled_pairs", "default_modes", "hand_written",
+           "jacbench_modes", "mode_names", "mode_order"]
 
 HAND_WRITTEN = "hand-written"
+#: A hand-written algorithm run as one native (C) call: the products in torch's BLAS, no dispatch.
+NATIVE = "native"
 LIBRARY = "library"
 #: Another framework's compiled Jacobian (JAX's jit of jacrev/jacfwd): the peers users compare.
 COMPILED_PEER = "compiled peer"
@@ -28,10 +30,10 @@ class ModeInfo:
     """What a mode is, without its implementation."""
 
     name: str
-    family: str  # HAND_WRITTEN, LIBRARY, COMPILED_PEER or COMPILED
+    family: str  # HAND_WRITTEN, NATIVE, LIBRARY, COMPILED_PEER or COMPILED
     summary: str
-    #: The eager torch mode running the same algorithm, for a compiled mode ("" for an eager
-    #: one): the pairs of the compiled-against-eager figure.
+    #: The eager torch mode running the same algorithm, for a compiled or native mode ("" for
+    #: an eager one): the pairs of the compiled-against-eager figure.
     compiles: str = ""
     #: Measured when a sweep names no modes. False for modes that compile for seconds at every
     #: point (torch.compile, AOTInductor): presets ask for them on a few points.
@@ -46,6 +48,9 @@ CATALOG: dict[str, ModeInfo] = {
         ModeInfo("reverse", HAND_WRITTEN, "pull P adjoint rows back through stored activations"),
         ModeInfo("chain", HAND_WRITTEN,
                  "the matrix chain in its cheapest bracketing (matrix-chain dynamic programme)"),
+        *(ModeInfo(f"{eager}-native", NATIVE,
+                   f"{eager} as one C call: torch's BLAS for the products, loops for the rest",
+                   eager) for eager in ("forward", "reverse")),
         ModeInfo("autograd-reverse", LIBRARY,
                  "torch.autograd.functional.jacobian, reverse, Python loop over P rows"),
         ModeInfo("autograd-reverse-vectorized", LIBRARY,
@@ -85,6 +90,13 @@ def compiled_pairs() -> dict[str, str]:
 def hand_written() -> frozenset[str]:
     """The hand-written modes: the candidates for the theoretical best."""
     return frozenset(m.name for m in CATALOG.values() if m.family == HAND_WRITTEN)
+
+
+def jacbench_modes() -> frozenset[str]:
+    """The modes jacbench itself ships: hand-written, native, and the hand-written modes compiled
+    by inductor; not the library baselines, their compiled forms, or another framework's."""
+    return frozenset(m.name for m in CATALOG.values() if m.family in (HAND_WRITTEN, NATIVE)
+                     or (m.family == COMPILED and CATALOG[m.compiles].family == HAND_WRITTEN))
 
 
 def mode_order(names: object) -> list[str]:

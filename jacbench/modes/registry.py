@@ -14,7 +14,7 @@ from functools import partial
 import torch
 
 from jacbench.model.mlp import MLP
-from jacbench.modes import baselines, catalog, chain, compiled, handwritten, jax_modes
+from jacbench.modes import baselines, catalog, chain, compiled, handwritten, jax_modes, native
 from jacbench.modes.prepared import ModeUnavailable, Prepared
 
 __all__ = ["MODES", "Mode", "ModeUnavailable", "Prepared", "jacobian", "mode_named", "modes",
@@ -56,6 +56,7 @@ _FUNCTIONS: dict[str, JacobianFn] = {
     "jax-jacrev": jax_modes.jax_jacrev,
     "jax-jacfwd": jax_modes.jax_jacfwd,
     **{name: compiled.compiled_jacobian(name) for name in compiled.COMPILED},
+    **{name: native.native_jacobian(name) for name in native.NATIVE},
 }
 
 #: Modes whose timed call is not ``fn(net, x)``: another framework's arrays, a compiled program.
@@ -63,6 +64,7 @@ _PREPARES: dict[str, PrepareFn] = {
     "jax-jacrev": jax_modes.prepare_jacrev,
     "jax-jacfwd": jax_modes.prepare_jacfwd,
     **{name: partial(compiled.prepare_compiled, name) for name in compiled.COMPILED},
+    **{name: partial(native.prepare_native, name) for name in native.NATIVE},
 }
 
 MODES: dict[str, Mode] = {name: Mode(info, _FUNCTIONS[name], _PREPARES.get(name))

@@ -15,7 +15,7 @@ import torch
 
 from jacbench.measure.calibrate import ModeProbe, calibrate
 from jacbench.model.mlp import MLP
-from jacbench.modes.catalog import CATALOG, COMPILED_PEER, HAND_WRITTEN, LIBRARY
+from jacbench.modes.catalog import CATALOG, COMPILED_PEER, HAND_WRITTEN, LIBRARY, NATIVE
 from jacbench.modes.registry import ModeUnavailable, modes, prepare
 from jacbench.run.case import TORCH_DTYPES
 from jacbench.theory.operations import base_mode
@@ -27,7 +27,7 @@ __all__ = ["calibrate_machine", "probed_modes", "write_calibrations"]
 #: Families whose call costs are calibrated: torch's eager modes and JAX's jitted peers (under
 #: a second a shape to compile). torch.compile'd modes take seconds a shape: not probed, they
 #: are predicted as the eager algorithm they compile.
-PROBED_FAMILIES = (HAND_WRITTEN, LIBRARY, COMPILED_PEER)
+PROBED_FAMILIES = (HAND_WRITTEN, NATIVE, LIBRARY, COMPILED_PEER)
 #: Families whose work factor is measured too: the library modes (copies, unfused kernels) and
 #: the JAX peers, whose XLA products run at a rate of their own (Eigen, not torch's BLAS: about
 #: half of it at 128-wide and larger GEMMs on the 2-core VM).

@@ -176,7 +176,7 @@ def _named(family: Callable[..., Cost], mode: str) -> Formula:
 
 
 def _same_work_as(eager: str, mode: str) -> Formula:
-    """A mode that runs another mode's algorithm (compiled by XLA or inductor): its counts.
+    """A mode that runs another mode's algorithm (compiled, or native): its counts.
 
     Compiling may fuse elementwise work and save dispatch and memory traffic, never a multiply-add
     of a matrix product; the bytes and peak are the eager algorithm's model too.
@@ -204,6 +204,7 @@ _FORMULAS: dict[str, Formula] = {
     **{f"{m}-compiled": _same_work_as(m, f"{m}-compiled")
        for m in ("forward", "reverse", "chain", "jacrev")},
     **{f"{m}-aoti": _same_work_as(m, f"{m}-aoti") for m in ("forward", "reverse", "chain")},
+    **{f"{m}-native": _same_work_as(m, f"{m}-native") for m in ("forward", "reverse")},
 }
 
 

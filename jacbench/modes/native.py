@@ -1,0 +1,152 @@
+"""Native modes: the hand-written forward and reverse Jacobians as one C call each.
+
+``forward-native`` and ``reverse-native`` run exactly the algorithms (and multiply-add counts) of
+``forward`` and ``reverse`` in ``jacbench.modes.handwritten``, but a whole Jacobian is a single
+call into ``native_kernel.c``: the products go straight to the BLAS torch links, the activation
+and the scalings by act'(h) are loops in C. What that removes is dispatch: an eager mode pays
+1-4 us for each of its ~4 torch operations per layer, which is all of its time at small shapes.
+
+State kept beside the model, per (mode, input shape, dtype, device, weights' versions): the
+kernel's view of the weights, its activation and work buffers, and its thread count. Building it
+(compiling the kernel on a machine's first use, ~0.5 s; the thread choice, a few ms) is the
+mode's one-off cost. Thread policy: where the BLAS can be told how many threads to use for one
+calling thread only (MKL), the first call times the Jacobian with 1 thread and with torch's
+thread count and keeps the faster (tiny products lose more to the threads' fork and join than they
+gain); the choice is the row's ``mode_threads``. Other modes' threads are untouched.
+
+CPU only, float32 and float64; the Jacobian is a new tensor that does not track gradients.
+
+>>> import torch, jacbench
+>>> net = jacbench.MLP.random(L=3, D=2, K=8, P=4)
+>>> jacbench.jacobian(net, torch.zeros(2), mode="reverse-native").shape  # doctest: +SKIP
+torch.Size([4, 2])
+"""
+
+from __future__ import annotations
+
+import ctypes
+import statistics
+import time
+import weakref
+from collections.abc import Callable
+
+import torch
+
+from jacbench.model.mlp import MLP
+from jacbench.modes.native_library import kernel
+from jacbench.modes.prepared import ModeUnavailable, Prepared
+
+__all__ = ["NATIVE", "NativePlan", "native_jacobian", "prepare_native"]
+
+#: Each native mode and the hand-written algorithm it runs (the kernel's ``kind``).
+NATIVE: dict[str, str] = {"forward-native": "forward", "reverse-native": "reverse"}
+_KIND = {"forward": 0, "reverse": 1}
+_ACTIVATION = {"tanh": 0, "sigmoid": 1, "relu": 2}
+
+#: The thread choice times each candidate for about this long (a call slower than
+#: ``TUNE_SKIP_S`` is not tuned: its products are large enough for every thread).
+TUNE_BUDGET_S = 0.02
+TUNE_SKIP_S = 0.005
+
+
+class _Net(ctypes.Structure):
+    """``struct net_f32``/``net_f64`` of native_kernel.c (the same layout for both)."""
+
+    _fields_ = [(name, ctypes.c_int) for name in ("L", "D", "K", "P", "N", "act", "kind",
+                                                  "threads")] + [
+        ("W", ctypes.POINTER(ctypes.c_void_p)), ("b", ctypes.POINTER(ctypes.c_void_p)),
+        ("acts", ctypes.c_void_p), ("work0", ctypes.c_void_p), ("work1", ctypes.c_void_p)]
+
+
+class NativePlan:
+    """One native mode bound to one model and input shape: its buffers and its thread count."""
+
+    def __init__(self, kind: str, net: MLP, shape: tuple[int, ...], threads: int) -> None:
+        if net.device.type != "cpu":
+            raise ModeUnavailable(f"the native modes run on the CPU only, not on {net.device}")
+        if net.dtype not in (torch.float32, torch.float64):
+            raise ModeUnavailable(f"the native modes take float32 or float64, not {net.dtype}")
+        native = kernel()
+        self._entry = native.entry(net.dtype)
+        N = shape[0] if len(shape) == 2 else 1
+        L, D, K, P = net.L, net.D, net.K, net.P
+        self.out_shape = (N, P, D) if len(shape) == 2 else (P, D)
+        # Keep every buffer the kernel points at alive for as long as the plan.
+        self._weights = [W.contiguous() for W in net.weights]
+        self._biases = [b.contiguous() for b in net.biases] if net.biases is not None else None
+        new = {"dtype": net.dtype}
+        self._acts = torch.empty(L * N * K, **new)
+        self._work = [torch.empty(N * max(D, P) * K, **new) for _ in range(2)]
+        self._W = (ctypes.c_void_p * (L + 1))(*(W.data_ptr() for W in self._weights))
+        self._b = (ctypes.c_void_p * (L + 1))(
+            *((b.data_ptr() for b in self._biases) if self._biases else [None] * (L + 1)))
+        self._net = _Net(L, D, K, P, N, _ACTIVATION[net.activation], _KIND[kind], threads,
+                         self._W, self._b, self._acts.data_ptr(), self._work[0].data_ptr(),
+                         self._work[1].data_ptr())
+        self._ref = ctypes.addressof(self._net)
+        self.threads = threads if native.sets_threads else torch.get_num_threads()
+        if native.sets_threads and threads > 1:
+            self.threads = self._fewer_threads_if_faster(threads)
+            self._net.threads = self.threads
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """The Jacobian at x (of the shape the plan was built for)."""
+        x = x.contiguous()
+        out = torch.empty(self.out_shape, dtype=x.dtype)
+        self._entry(self._ref, x.data_ptr(), out.data_ptr())
+        return out
+
+    def _fewer_threads_if_faster(self, threads: int) -> int:
+        """1 or ``threads``, whichever runs this Jacobian faster here (medians, interleaved)."""
+        x = torch.zeros((*self.out_shape[:-2], self.out_shape[-1]), dtype=self._acts.dtype)
+        start = time.perf_counter()
+        self(x)
+        if time.perf_counter() - start > TUNE_SKIP_S:
+            return threads
+        times: dict[int, list[float]] = {1: [], threads: []}
+        deadline = time.perf_counter() + 2 * TUNE_BUDGET_S
+        while time.perf_counter() < deadline or min(len(t) for t in times.values()) < 5:
+            for candidate, seen in times.items():
+                self._net.threads = candidate
+                start = time.perf_counter()
+                self(x)
+                seen.append(time.perf_counter() - start)
+        return min(times, key=lambda t: statistics.median(times[t]))
+
+
+#: Plans per model: (mode, shape, dtype, device, weights' versions) -> plan; dropped with it.
+_PLANS: weakref.WeakKeyDictionary[MLP, dict[tuple, NativePlan]] = weakref.WeakKeyDictionary()
+
+
+def _plan(mode: str, net: MLP, x: torch.Tensor) -> NativePlan:
+    weights = (*net.weights, *(net.biases or ()))
+    key = (mode, tuple(x.shape), x.dtype, str(x.device),
+           tuple((w.data_ptr(), w._version) for w in weights))
+    per_net = _PLANS.setdefault(net, {})
+    if key not in per_net:
+        per_net.clear()  # a plan for old weights or another shape is not needed again
+        per_net[key] = NativePlan(NATIVE[mode], net, tuple(x.shape), torch.get_num_threads())
+    return per_net[key]
+
+
+def prepare_native(mode: str, net: MLP, x: torch.Tensor) -> Prepared:
+    """``mode`` made ready at (net, x): the plan is built (kernel compiled or loaded, threads
+    chosen) now; the timed call is one native call."""
+    plan = _plan(mode, net, x)
+    return Prepared(lambda: plan(x), _as_tensor, plan.threads)
+
+
+def _as_tensor(result: object) -> torch.Tensor:
+    assert isinstance(result, torch.Tensor)
+    return result
+
+
+def native_jacobian(mode: str) -> Callable[[MLP, torch.Tensor], torch.Tensor]:
+    """The plain ``(net, x) -> J`` function of a native mode (its plan built on first use)."""
+
+    def jacobian(net: MLP, x: torch.Tensor) -> torch.Tensor:
+        return _plan(mode, net, x)(x)
+
+    jacobian.__name__ = mode.replace("-", "_")
+    jacobian.__doc__ = f"The {NATIVE[mode]!r} algorithm as one native call."
+    return jacobian

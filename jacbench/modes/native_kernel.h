@@ -1,0 +1,105 @@
+/* The body of the native Jacobians for one floating type, included once per type by
+ * native_kernel.c with REAL (the type), NAME(f) (a suffixed name) and GEMM (the BLAS routine)
+ * defined. Matrices are row-major, as torch stores them; see native_kernel.c for the maths. */
+
+/* C[m×n] = op(A)[m×k] · op(B)[k×n] + beta·C, all row-major: the column-major BLAS computes
+ * Cᵀ = op(B)ᵀ op(A)ᵀ from the same memory, so the operands swap and the flags stay. */
+static void NAME(mm)(char ta, char tb, int m, int n, int k, const REAL *A, int lda,
+                     const REAL *B, int ldb, REAL *C, int ldc) {
+    const REAL one = 1, zero = 0;
+    BLAS.GEMM(&tb, &ta, &n, &m, &k, &one, B, &ldb, A, &lda, &zero, C, &ldc);
+}
+
+/* a = act(h + b) in place over n rows of k, b broadcast over the rows (NULL: no bias). */
+static void NAME(activate)(int act, REAL *h, const REAL *b, int n, int k) {
+    for (int r = 0; r < n; r++) {
+        REAL *row = h + (size_t)r * k;
+        if (b) for (int j = 0; j < k; j++) row[j] += b[j];
+        if (act == ACT_TANH) for (int j = 0; j < k; j++) row[j] = TANH(row[j]);
+        else if (act == ACT_SIGMOID) for (int j = 0; j < k; j++) row[j] = 1 / (1 + EXP(-row[j]));
+        else for (int j = 0; j < k; j++) row[j] = row[j] > 0 ? row[j] : 0;
+    }
+}
+
+/* act'(h) from a = act(h): tanh' = 1 - a², sigmoid' = a(1 - a), relu' = [a > 0]. */
+static inline REAL NAME(slope)(int act, REAL a) {
+    if (act == ACT_TANH) return 1 - a * a;
+    if (act == ACT_SIGMOID) return a * (1 - a);
+    return a > 0 ? 1 : 0;
+}
+
+/* The primal pass: acts[i] = a_{i+1} = act(h_{i+1}) for i = 0..L-1, each N×K. */
+static void NAME(primal)(const struct NAME(net) *net, const REAL *x) {
+    const int N = net->N, D = net->D, K = net->K;
+    REAL *a = net->acts;
+    NAME(mm)('N', 'T', N, K, D, x, D, net->W[0], D, a, K);  /* H_1 = X W_1ᵀ */
+    NAME(activate)(net->act, a, net->b[0], N, K);
+    for (int i = 1; i < net->L; i++) {
+        REAL *next = a + (size_t)N * K;
+        NAME(mm)('N', 'T', N, K, K, a, K, net->W[i], K, next, K);  /* H_{i+1} = A_i W_{i+1}ᵀ */
+        NAME(activate)(net->act, next, net->b[i], N, K);
+        a = next;
+    }
+}
+
+/* rows[n][r][k] *= act'(h)[n][k]: the diagonal S of sample n scales every row of its block. */
+static void NAME(scale_rows)(int act, REAL *rows, const REAL *a, int N, int R, int K) {
+    for (int n = 0; n < N; n++) {
+        const REAL *an = a + (size_t)n * K;
+        REAL *block = rows + (size_t)n * R * K;
+        for (int r = 0; r < R; r++)
+            for (int k = 0; k < K; k++) block[(size_t)r * K + k] *= NAME(slope)(act, an[k]);
+    }
+}
+
+/* Forward mode: tangents kept transposed, Tᵀ of shape (N·D)×K, the batch folded into the rows.
+ * Uᵀ_1 = W_1ᵀ ⊙ s_1;  Tᵀ_{i+1} = Uᵀ_i W_{i+1}ᵀ, Uᵀ_{i+1} = Tᵀ_{i+1} ⊙ s_{i+1};  J_n = W_F U_nᵀ. */
+static void NAME(forward)(const struct NAME(net) *net, const REAL *x, REAL *out) {
+    const int N = net->N, D = net->D, K = net->K, P = net->P, L = net->L, act = net->act;
+    NAME(primal)(net, x);
+    REAL *u = net->work0, *t = net->work1;
+    const REAL *W1 = net->W[0];
+    for (int n = 0; n < N; n++) {
+        const REAL *an = net->acts + (size_t)n * K;
+        REAL *block = u + (size_t)n * D * K;
+        for (int k = 0; k < K; k++) {
+            const REAL s = NAME(slope)(act, an[k]);
+            for (int d = 0; d < D; d++) block[(size_t)d * K + k] = W1[(size_t)k * D + d] * s;
+        }
+    }
+    for (int i = 1; i < L; i++) {
+        NAME(mm)('N', 'T', N * D, K, K, u, K, net->W[i], K, t, K);
+        NAME(scale_rows)(act, t, net->acts + (size_t)i * N * K, N, D, K);
+        REAL *swap = u; u = t; t = swap;
+    }
+    for (int n = 0; n < N; n++)
+        NAME(mm)('N', 'T', P, D, K, net->W[L], K, u + (size_t)n * D * K, K,
+                 out + (size_t)n * P * D, D);
+}
+
+/* Reverse mode: adjoints A of shape (N·P)×K, the batch folded into the rows.
+ * U_L = W_F ⊙ s_L;  A_i = U_{i+1} W_{i+1}, U_i = A_i ⊙ s_i;  J = U_1 W_1, (N·P)×D = N×P×D. */
+static void NAME(reverse)(const struct NAME(net) *net, const REAL *x, REAL *out) {
+    const int N = net->N, D = net->D, K = net->K, P = net->P, L = net->L, act = net->act;
+    NAME(primal)(net, x);
+    REAL *u = net->work0, *t = net->work1;
+    for (int n = 0; n < N; n++)
+        memcpy(u + (size_t)n * P * K, net->W[L], sizeof(REAL) * (size_t)P * K);
+    NAME(scale_rows)(act, u, net->acts + (size_t)(L - 1) * N * K, N, P, K);
+    for (int i = L - 1; i >= 1; i--) {
+        NAME(mm)('N', 'N', N * P, K, K, u, K, net->W[i], K, t, K);
+        NAME(scale_rows)(act, t, net->acts + (size_t)(i - 1) * N * K, N, P, K);
+        REAL *swap = u; u = t; t = swap;
+    }
+    NAME(mm)('N', 'N', N * P, D, K, u, K, net->W[0], D, out, D);
+}
+
+/* One Jacobian, N×P×D into out, with the BLAS held to net->threads threads (0: as it is). */
+int NAME(jb_jacobian)(const struct NAME(net) *net, const REAL *x, REAL *out) {
+    if (!BLAS.GEMM) return -1;
+    int before = (net->threads > 0 && BLAS.set_threads) ? BLAS.set_threads(&net->threads) : -1;
+    if (net->kind == KIND_FORWARD) NAME(forward)(net, x, out);
+    else NAME(reverse)(net, x, out);
+    if (before >= 0) BLAS.set_threads(&before);
+    return 0;
+}

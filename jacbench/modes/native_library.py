@@ -1,0 +1,135 @@
+"""Building and loading the native Jacobian kernel (``native_kernel.c``), once per machine.
+
+The kernel is compiled with the system's C compiler on first use (about 0.5 s) into a cache
+folder, keyed by the source, the flags, the compiler and the CPU (``-march=native`` makes the
+library specific to it); later processes load it from there. The products go to the BLAS that
+torch itself links: its ``sgemm_``/``dgemm_`` (and MKL's ``mkl_set_num_threads_local``) are
+looked up in the torch library already loaded and handed to the kernel, so nothing is linked at
+build time and the kernel needs no BLAS of its own. Where either is missing (no compiler, a torch
+build that exports no BLAS), the native modes raise ``ModeUnavailable`` saying which.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from jacbench.modes.prepared import ModeUnavailable
+
+__all__ = ["FLAGS", "Kernel", "cache_folder", "kernel"]
+
+_HERE = Path(__file__).resolve().parent
+SOURCES = ("native_kernel.c", "native_kernel.h")
+#: -ffast-math lets gcc call glibc's vector tanh/exp (libmvec) in the activation loops; it
+#: assumes finite values, so a native mode's Jacobian at an input holding ±inf is not defined.
+FLAGS = ("-O3", "-march=native", "-ffast-math", "-fPIC", "-shared")
+
+
+def cache_folder() -> Path:
+    """Where compiled kernels are kept: $JACBENCH_CACHE, else $XDG_CACHE_HOME/jacbench, else
+    ~/.cache/jacbench; a ``native`` folder inside."""
+    root = os.environ.get("JACBENCH_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "jacbench")
+    return Path(root) / "native"
+
+
+def _compiler() -> str:
+    found = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if not found:
+        raise ModeUnavailable("no C compiler (cc or gcc, or $CC) to build the native kernel")
+    return found
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return next((line for line in f if line.startswith("model name")), "")
+    except OSError:
+        return platform.processor()
+
+
+def _build(compiler: str) -> Path:
+    """The compiled kernel for this source, compiler and CPU, built now if not yet cached."""
+    version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
+    digest = hashlib.sha256()
+    for part in (*(_HERE / s for s in SOURCES),):
+        digest.update(part.read_bytes())
+    for text in (*FLAGS, version, platform.machine(), _cpu_model()):
+        digest.update(text.encode())
+    target = cache_folder() / f"jacbench-native-{digest.hexdigest()[:16]}.so"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(prefix=".build-", suffix=".so", dir=target.parent)
+    os.close(fd)
+    try:
+        done = subprocess.run([compiler, *FLAGS, "-o", partial, str(_HERE / SOURCES[0]), "-lm"],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise ModeUnavailable(f"the native kernel did not compile: {last}")
+        os.replace(partial, target)  # atomic: a concurrent builder's copy is the same bytes
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    return target
+
+
+def _torch_blas() -> tuple[int, int, int | None]:
+    """Addresses of sgemm_, dgemm_ and (MKL only) mkl_set_num_threads_local in torch."""
+    lib_dir = Path(torch.__file__).parent / "lib"
+    for name in ("libtorch_cpu.so", "libtorch_cpu.dylib", "torch_cpu.dll"):
+        if (lib_dir / name).exists():
+            lib = ctypes.CDLL(str(lib_dir / name))
+            break
+    else:
+        raise ModeUnavailable(f"no torch CPU library found in {lib_dir}")
+
+    def address(symbol: str) -> int | None:
+        try:
+            return ctypes.cast(getattr(lib, symbol), ctypes.c_void_p).value
+        except AttributeError:
+            return None
+
+    sgemm, dgemm = address("sgemm_"), address("dgemm_")
+    if sgemm is None or dgemm is None:
+        raise ModeUnavailable("this torch build exports no BLAS sgemm_/dgemm_ for the native "
+                              "kernel to call")
+    return sgemm, dgemm, address("mkl_set_num_threads_local_")
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """The loaded kernel: one entry per dtype, and whether it can set the BLAS's threads."""
+
+    library: ctypes.CDLL
+    path: Path
+    sets_threads: bool
+
+    def entry(self, dtype: torch.dtype) -> ctypes._CFuncPtr:
+        return {torch.float32: self.library.jb_jacobian_f32,
+                torch.float64: self.library.jb_jacobian_f64}[dtype]
+
+
+@functools.cache
+def kernel() -> Kernel:
+    """The native kernel, compiled if needed and loaded, with torch's BLAS handed to it."""
+    path = _build(_compiler())
+    library = ctypes.CDLL(str(path))
+    sgemm, dgemm, set_threads = _torch_blas()
+    library.jb_set_blas.argtypes = [ctypes.c_void_p] * 3
+    library.jb_set_blas(sgemm, dgemm, set_threads)
+    for entry in (library.jb_jacobian_f32, library.jb_jacobian_f64):
+        entry.argtypes = [ctypes.c_void_p] * 3
+        entry.restype = ctypes.c_int
+    return Kernel(library, path, set_threads is not None)

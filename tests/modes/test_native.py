@@ -1,0 +1,110 @@
+"""The native modes: the hand-written algorithms as one C call, checked against the float64
+reference like every mode, and their plan's state (cache, rebuild, threads, unavailability)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from cases import DTYPES, EDGE_CASES, LARGE_CASES, Case, cases, check_agrees
+from hypothesis import given, settings
+
+import jacbench
+from jacbench.modes import catalog, native, native_library
+from jacbench.modes.prepared import ModeUnavailable
+from jacbench.modes.registry import prepare
+
+NATIVE_MODES = tuple(native.NATIVE)
+BY_MODE = pytest.mark.parametrize("mode", NATIVE_MODES)
+
+
+@BY_MODE
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("case", [*EDGE_CASES.values(), *LARGE_CASES.values()],
+                         ids=[*EDGE_CASES, *LARGE_CASES])
+def test_native_mode_matches_the_reference_at_fixed_cases(mode, dtype, case):
+    check_agrees(mode, case, dtype)
+
+
+@BY_MODE
+@settings(max_examples=40, deadline=None)
+@given(case=cases())
+def test_native_mode_matches_the_reference_at_drawn_cases(mode, case):
+    check_agrees(mode, case, torch.float64)
+
+
+@BY_MODE
+def test_native_mode_equals_its_eager_algorithm_to_rounding(mode):
+    net, x = Case(6, 9, 17, 5, 4, "tanh", True, seed=3).build(torch.float64)
+    eager = catalog.CATALOG[mode].compiles
+    torch.testing.assert_close(jacbench.jacobian(net, x, mode), jacbench.jacobian(net, x, eager),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_plan_is_rebuilt_when_the_weights_change_in_place_or_the_shape_changes():
+    net, x = Case(3, 4, 5, 3, None, "sigmoid", False, seed=1).build(torch.float64)
+    before = jacbench.jacobian(net, x, "reverse-native")
+    with torch.no_grad():
+        net.weights[1].mul_(2.0)  # in place: the plan's pointers stay valid, its key must not
+    after = jacbench.jacobian(net, x, "reverse-native")
+    torch.testing.assert_close(after, jacbench.jacobian(net, x, "reverse"))
+    assert not torch.allclose(before, after)
+    batch = torch.randn(3, 4, dtype=torch.float64)
+    torch.testing.assert_close(jacbench.jacobian(net, batch, "reverse-native"),
+                               jacbench.jacobian(net, batch, "reverse"))
+
+
+def test_non_contiguous_input_is_read_correctly():
+    net, x = Case(2, 6, 4, 3, 5, "tanh", False, seed=2).build(torch.float64)
+    strided = torch.randn(6, 5, dtype=torch.float64).T  # (5, 6), not contiguous
+    torch.testing.assert_close(jacbench.jacobian(net, strided, "forward-native"),
+                               jacbench.jacobian(net, strided, "forward"))
+    del x
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_thread_choice_is_one_or_the_callers_and_leaves_torch_alone(threads):
+    net, x = Case(3, 2, 8, 3, None, "tanh", False).build(torch.float32)
+    before = torch.get_num_threads()
+    plan = native.NativePlan("reverse", net, tuple(x.shape), threads)
+    assert plan.threads in {1, threads} if native_library.kernel().sets_threads else True
+    plan(x)
+    assert torch.get_num_threads() == before
+
+
+def test_prepared_native_mode_reports_its_threads_and_gives_the_jacobian():
+    net, x = Case(2, 3, 4, 2, None, "relu", True, seed=5).build(torch.float32)
+    ready = prepare(net, x, "forward-native")
+    assert ready.threads is not None and ready.threads >= 1
+    torch.testing.assert_close(ready.to_torch(ready.call()), jacbench.jacobian(net, x, "forward"))
+
+
+@pytest.mark.parametrize(("dtype", "device", "says"), [(torch.float16, "cpu", "float16"),
+                                                       (torch.float32, "meta", "CPU only")])
+def test_other_dtypes_and_devices_are_unavailable_with_the_reason(dtype, device, says):
+    net = jacbench.MLP.random(2, 3, 4, 2, dtype=dtype, device=device)
+    with pytest.raises(ModeUnavailable, match=says):
+        native.NativePlan("forward", net, (3,), 1)
+
+
+def test_kernel_is_built_once_into_the_cache_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("JACBENCH_CACHE", str(tmp_path))
+    built = native_library._build(native_library._compiler())
+    assert built.parent == tmp_path / "native" and built.exists()
+    stamp = built.stat().st_mtime_ns
+    assert native_library._build(native_library._compiler()) == built
+    assert built.stat().st_mtime_ns == stamp
+    assert [p.name for p in built.parent.iterdir()] == [built.name]  # no temporaries left
+
+
+def test_missing_compiler_and_failed_build_are_unavailable(tmp_path, monkeypatch):
+    monkeypatch.setenv("JACBENCH_CACHE", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("CC", raising=False)
+    with pytest.raises(ModeUnavailable, match="no C compiler"):
+        native_library._compiler()
+    fake = tmp_path / "cc"
+    fake.write_text("#!/bin/sh\necho 'fake: error: nothing compiles here' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    with pytest.raises(ModeUnavailable, match="did not compile: fake: error"):
+        native_library._build(str(fake))
+    assert not list((tmp_path / "native").iterdir())
