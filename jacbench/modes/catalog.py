@@ -50,7 +50,7 @@ CATALOG: dict[str, ModeInfo] = {
                  "the matrix chain in its cheapest bracketing (matrix-chain dynamic programme)"),
         *(ModeInfo(f"{eager}-native", NATIVE,
                    f"{eager} as one C call: torch's BLAS for the products, loops for the rest",
-                   eager) for eager in ("forward", "reverse")),
+                   eager) for eager in ("forward", "reverse", "chain")),
         ModeInfo("autograd-reverse", LIBRARY,
                  "torch.autograd.functional.jacobian, reverse, Python loop over P rows"),
         ModeInfo("autograd-reverse-vectorized", LIBRARY,

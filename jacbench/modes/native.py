@@ -1,10 +1,12 @@
-"""Native modes: the hand-written forward and reverse Jacobians as one C call each.
+"""Native modes: the hand-written forward, reverse and chain Jacobians as one C call each.
 
-``forward-native`` and ``reverse-native`` run exactly the algorithms (and multiply-add counts) of
-``forward`` and ``reverse`` in ``jacbench.modes.handwritten``, but a whole Jacobian is a single
-call into ``native_kernel.c``: the products go straight to the BLAS torch links, the activation
-and the scalings by act'(h) are loops in C. What that removes is dispatch: an eager mode pays
-1-4 us for each of its ~4 torch operations per layer, which is all of its time at small shapes.
+``forward-native``, ``reverse-native`` and ``chain-native`` run exactly the algorithms (and
+multiply-add counts) of ``forward``, ``reverse`` (``jacbench.modes.handwritten``) and ``chain``
+(the bracketing of ``jacbench.theory.chain_plan``, its products done sample by sample where it is
+neither pure mode), but a whole Jacobian is a single call into ``native_kernel.c``: the products
+go straight to the BLAS torch links, the activation and the scalings by act'(h) are loops in C.
+What that removes is dispatch: an eager mode pays 1-4 us for each of its ~4 torch operations per
+layer, which is all of its time at small shapes.
 
 State kept beside the model, per (mode, input shape, dtype, device, weights' versions): the
 kernel's view of the weights, its activation and work buffers, and its thread count. Building it
@@ -35,12 +37,14 @@ import torch
 from jacbench.model.mlp import MLP
 from jacbench.modes.native_library import kernel
 from jacbench.modes.prepared import ModeUnavailable, Prepared
+from jacbench.theory.chain_plan import chain_plan
 
 __all__ = ["NATIVE", "NativePlan", "native_jacobian", "prepare_native"]
 
 #: Each native mode and the hand-written algorithm it runs (the kernel's ``kind``).
-NATIVE: dict[str, str] = {"forward-native": "forward", "reverse-native": "reverse"}
-_KIND = {"forward": 0, "reverse": 1}
+NATIVE: dict[str, str] = {"forward-native": "forward", "reverse-native": "reverse",
+                          "chain-native": "chain"}
+_KIND = {"forward": 0, "reverse": 1, "program": 2}
 _ACTIVATION = {"tanh": 0, "sigmoid": 1, "relu": 2}
 
 #: The thread choice times each candidate for about this long (a call slower than
@@ -55,7 +59,40 @@ class _Net(ctypes.Structure):
     _fields_ = [(name, ctypes.c_int) for name in ("L", "D", "K", "P", "N", "act", "kind",
                                                   "threads")] + [
         ("W", ctypes.POINTER(ctypes.c_void_p)), ("b", ctypes.POINTER(ctypes.c_void_p)),
-        ("acts", ctypes.c_void_p), ("work0", ctypes.c_void_p), ("work1", ctypes.c_void_p)]
+        ("acts", ctypes.c_void_p), ("work0", ctypes.c_void_p), ("work1", ctypes.c_void_p),
+        ("n_instr", ctypes.c_int), ("program", ctypes.POINTER(ctypes.c_int)),
+        ("slots", ctypes.POINTER(ctypes.c_void_p)), ("scratch", ctypes.c_void_p),
+        ("slopes", ctypes.c_void_p)]
+
+
+def chain_program(L: int, D: int, K: int, P: int) -> tuple[list[tuple[int, ...]], list[int]]:
+    """The chain plan's bracketing as the kernel's instructions, and each partial product's size.
+
+    Post-order over the plan's tree: a product (left, right) of an m×k by a k×n factor becomes
+    (out, left, right, s, m, k, n, fold_left), slots 0..L being the weights and L+1.. the
+    partial products in order; S = diag(act'(h)) of layer s + 1 is folded into the factor that
+    costs fewer multiplies (m·k or k·n), as the cost model counts. The last one is the root.
+    """
+    dims = [(K, D)] + [(K, K)] * (L - 1) + [(P, K)]
+    program: list[tuple[int, ...]] = []
+    sizes: list[int] = []
+
+    def lowest(node: int | tuple) -> int:
+        while not isinstance(node, int):
+            node = node[1]
+        return node
+
+    def visit(node: int | tuple) -> tuple[int, int, int]:
+        if isinstance(node, int):
+            return (node, *dims[node])
+        (left, m, k), (right, _, n) = visit(node[0]), visit(node[1])
+        out = L + 1 + len(sizes)
+        sizes.append(m * n)
+        program.append((out, left, right, lowest(node[0]) - 1, m, k, n, int(m <= n)))
+        return out, m, n
+
+    visit(chain_plan(L, D, K, P).tree)
+    return program, sizes
 
 
 class NativePlan:
@@ -69,7 +106,7 @@ class NativePlan:
         native = kernel()
         self._entry = native.entry(net.dtype)
         N = shape[0] if len(shape) == 2 else 1
-        L, D, K, P = net.L, net.D, net.K, net.P
+        L, D, K, P = self._net_shape = net.L, net.D, net.K, net.P
         self.out_shape = (N, P, D) if len(shape) == 2 else (P, D)
         # Keep every buffer the kernel points at alive for as long as the plan.
         self._weights = [W.contiguous() for W in net.weights]
@@ -77,17 +114,40 @@ class NativePlan:
         new = {"dtype": net.dtype}
         self._acts = torch.empty(L * N * K, **new)
         self._work = [torch.empty(N * max(D, P) * K, **new) for _ in range(2)]
+        self._slopes = torch.empty(K, **new)
         self._W = (ctypes.c_void_p * (L + 1))(*(W.data_ptr() for W in self._weights))
         self._b = (ctypes.c_void_p * (L + 1))(
             *((b.data_ptr() for b in self._biases) if self._biases else [None] * (L + 1)))
-        self._net = _Net(L, D, K, P, N, _ACTIVATION[net.activation], _KIND[kind], threads,
-                         self._W, self._b, self._acts.data_ptr(), self._work[0].data_ptr(),
-                         self._work[1].data_ptr())
+        self._net = _Net(L, D, K, P, N, _ACTIVATION[net.activation], _KIND[self._kind(kind)],
+                         threads, self._W, self._b, self._acts.data_ptr(),
+                         self._work[0].data_ptr(), self._work[1].data_ptr())
+        self._net.slopes = self._slopes.data_ptr()
+        if self._net.kind == _KIND["program"]:
+            self._bind_program(chain_program(L, D, K, P), **new)
         self._ref = ctypes.addressof(self._net)
         self.threads = threads if native.sets_threads else torch.get_num_threads()
         if native.sets_threads and threads > 1:
             self.threads = self._fewer_threads_if_faster(threads)
             self._net.threads = self.threads
+
+    def _kind(self, algorithm: str) -> str:
+        """The kernel's path: the mode's own, or for chain its plan's (a pure mode or not)."""
+        if algorithm != "chain":
+            return algorithm
+        L, D, K, P = self._net_shape
+        kind = chain_plan(L, D, K, P).kind
+        return "program" if kind == "mixed" else kind
+
+    def _bind_program(self, compiled: tuple[list[tuple[int, ...]], list[int]],
+                      dtype: torch.dtype) -> None:
+        program, sizes = compiled
+        self._temps = [torch.empty(size, dtype=dtype) for size in sizes]
+        self._scratch = torch.empty(max(min(m, n) * k for *_, m, k, n, _ in program), dtype=dtype)
+        self._program = (ctypes.c_int * (8 * len(program)))(*(v for p in program for v in p))
+        self._slots = (ctypes.c_void_p * (len(self._W) + len(sizes)))(
+            *(W.data_ptr() for W in self._weights), *(t.data_ptr() for t in self._temps))
+        self._net.n_instr, self._net.program = len(program), self._program
+        self._net.slots, self._net.scratch = self._slots, self._scratch.data_ptr()
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """The Jacobian at x (of the shape the plan was built for)."""

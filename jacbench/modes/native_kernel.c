@@ -7,6 +7,8 @@
  * algorithms and their multiply-add counts are those of jacbench.modes.handwritten:
  *   forward:  Tᵀ_1 = W_1ᵀ ⊙ s_1,  Tᵀ_{i+1} = (Tᵀ_i W_{i+1}ᵀ) ⊙ s_{i+1},  J_n = W_F T_nᵀ
  *   reverse:  A_L = W_F ⊙ s_L,    A_i = (A_{i+1} W_{i+1}) ⊙ s_i,          J = A_1 W_1
+ *   program:  the chain mode's bracketing (jacbench.theory.chain_plan) as a list of products
+ *             Z = X S_m Y, S folded into the smaller of X and Y, for each sample in turn
  * with s_i = act'(h_i) computed from the stored a_i = act(h_i).
  * The caller owns every buffer (weights, activations, work space, output): no allocation here. */
 #include <math.h>
@@ -14,7 +16,7 @@
 #include <string.h>
 
 enum { ACT_TANH = 0, ACT_SIGMOID = 1, ACT_RELU = 2 };
-enum { KIND_FORWARD = 0, KIND_REVERSE = 1 };
+enum { KIND_FORWARD = 0, KIND_REVERSE = 1, KIND_PROGRAM = 2 };
 
 typedef void (*sgemm_fn)(const char *, const char *, const int *, const int *, const int *,
                          const float *, const float *, const int *, const float *, const int *,
@@ -42,6 +44,13 @@ void jb_set_blas(void *sgemm, void *dgemm, void *set_threads) {
         const REAL *const *b; /* L + 1 biases, or NULL pointers */                             \
         REAL *acts;           /* L×N×K activations */                                          \
         REAL *work0, *work1;  /* N×max(D, P)×K each */                                         \
+        /* KIND_PROGRAM: n_instr products of 8 ints (see NAME(program)) over slots: the L + 1 */ \
+        /* weights, then one partial product each; scratch holds a factor scaled by S. */      \
+        int n_instr;                                                                           \
+        const int *program;                                                                    \
+        REAL *const *slots;                                                                    \
+        REAL *scratch;                                                                         \
+        REAL *slopes; /* K values of act'(h) for one sample */                                 \
     };
 DECLARE_NET(float, net_f32)
 DECLARE_NET(double, net_f64)

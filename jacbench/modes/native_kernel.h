@@ -21,11 +21,13 @@ static void NAME(activate)(int act, REAL *h, const REAL *b, int n, int k) {
     }
 }
 
-/* act'(h) from a = act(h): tanh' = 1 - a², sigmoid' = a(1 - a), relu' = [a > 0]. */
-static inline REAL NAME(slope)(int act, REAL a) {
-    if (act == ACT_TANH) return 1 - a * a;
-    if (act == ACT_SIGMOID) return a * (1 - a);
-    return a > 0 ? 1 : 0;
+/* s = act'(h) from a = act(h), k values: tanh' = 1 - a², sigmoid' = a(1 - a), relu' = [a > 0].
+ * One branch per call, not per element, so that every loop here and each scaling that uses s
+ * vectorises. */
+static void NAME(slopes)(int act, const REAL *a, int k, REAL *s) {
+    if (act == ACT_TANH) for (int j = 0; j < k; j++) s[j] = 1 - a[j] * a[j];
+    else if (act == ACT_SIGMOID) for (int j = 0; j < k; j++) s[j] = a[j] * (1 - a[j]);
+    else for (int j = 0; j < k; j++) s[j] = a[j] > 0 ? 1 : 0;
 }
 
 /* The primal pass: acts[i] = a_{i+1} = act(h_{i+1}) for i = 0..L-1, each N×K. */
@@ -43,12 +45,14 @@ static void NAME(primal)(const struct NAME(net) *net, const REAL *x) {
 }
 
 /* rows[n][r][k] *= act'(h)[n][k]: the diagonal S of sample n scales every row of its block. */
-static void NAME(scale_rows)(int act, REAL *rows, const REAL *a, int N, int R, int K) {
+static void NAME(scale_rows)(const struct NAME(net) *net, REAL *rows, const REAL *a, int R) {
+    const int N = net->N, K = net->K;
+    REAL *s = net->slopes;
     for (int n = 0; n < N; n++) {
-        const REAL *an = a + (size_t)n * K;
+        NAME(slopes)(net->act, a + (size_t)n * K, K, s);
         REAL *block = rows + (size_t)n * R * K;
         for (int r = 0; r < R; r++)
-            for (int k = 0; k < K; k++) block[(size_t)r * K + k] *= NAME(slope)(act, an[k]);
+            for (int k = 0; k < K; k++) block[(size_t)r * K + k] *= s[k];
     }
 }
 
@@ -59,17 +63,16 @@ static void NAME(forward)(const struct NAME(net) *net, const REAL *x, REAL *out)
     NAME(primal)(net, x);
     REAL *u = net->work0, *t = net->work1;
     const REAL *W1 = net->W[0];
+    REAL *s = net->slopes;
     for (int n = 0; n < N; n++) {
-        const REAL *an = net->acts + (size_t)n * K;
+        NAME(slopes)(act, net->acts + (size_t)n * K, K, s);
         REAL *block = u + (size_t)n * D * K;
-        for (int k = 0; k < K; k++) {
-            const REAL s = NAME(slope)(act, an[k]);
-            for (int d = 0; d < D; d++) block[(size_t)d * K + k] = W1[(size_t)k * D + d] * s;
-        }
+        for (int k = 0; k < K; k++)
+            for (int d = 0; d < D; d++) block[(size_t)d * K + k] = W1[(size_t)k * D + d] * s[k];
     }
     for (int i = 1; i < L; i++) {
         NAME(mm)('N', 'T', N * D, K, K, u, K, net->W[i], K, t, K);
-        NAME(scale_rows)(act, t, net->acts + (size_t)i * N * K, N, D, K);
+        NAME(scale_rows)(net, t, net->acts + (size_t)i * N * K, D);
         REAL *swap = u; u = t; t = swap;
     }
     for (int n = 0; n < N; n++)
@@ -85,13 +88,45 @@ static void NAME(reverse)(const struct NAME(net) *net, const REAL *x, REAL *out)
     REAL *u = net->work0, *t = net->work1;
     for (int n = 0; n < N; n++)
         memcpy(u + (size_t)n * P * K, net->W[L], sizeof(REAL) * (size_t)P * K);
-    NAME(scale_rows)(act, u, net->acts + (size_t)(L - 1) * N * K, N, P, K);
+    NAME(scale_rows)(net, u, net->acts + (size_t)(L - 1) * N * K, P);
     for (int i = L - 1; i >= 1; i--) {
         NAME(mm)('N', 'N', N * P, K, K, u, K, net->W[i], K, t, K);
-        NAME(scale_rows)(act, t, net->acts + (size_t)(i - 1) * N * K, N, P, K);
+        NAME(scale_rows)(net, t, net->acts + (size_t)(i - 1) * N * K, P);
         REAL *swap = u; u = t; t = swap;
     }
     NAME(mm)('N', 'N', N * P, D, K, u, K, net->W[0], D, out, D);
+}
+
+/* The chain bracketing, sample by sample: instruction q is 8 ints (out, left, right, s, m, k, n,
+ * fold_left): slot out (m×n) = slot left (m×k) · S · slot right (k×n), S = diag(act'(h)) from
+ * acts[s], folded into the left factor's columns (fold_left) or the right factor's rows, in the
+ * scratch buffer. The last instruction is the root: it writes sample n's P×D Jacobian to out. */
+static void NAME(program)(const struct NAME(net) *net, const REAL *x, REAL *out) {
+    const int N = net->N, D = net->D, K = net->K, P = net->P, act = net->act;
+    NAME(primal)(net, x);
+    for (int n = 0; n < N; n++) {
+        for (int q = 0; q < net->n_instr; q++) {
+            const int *in = net->program + 8 * q;
+            const int m = in[4], k = in[5], c = in[6];
+            const REAL *A = net->slots[in[1]], *B = net->slots[in[2]];
+            const REAL *a = net->acts + ((size_t)in[3] * N + n) * K;
+            REAL *C = q == net->n_instr - 1 ? out + (size_t)n * P * D : net->slots[in[0]];
+            REAL *scaled = net->scratch, *s = net->slopes;
+            NAME(slopes)(act, a, k, s);
+            if (in[7]) {
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < k; j++)
+                        scaled[(size_t)i * k + j] = A[(size_t)i * k + j] * s[j];
+                A = scaled;
+            } else {
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < c; j++)
+                        scaled[(size_t)i * c + j] = B[(size_t)i * c + j] * s[i];
+                B = scaled;
+            }
+            NAME(mm)('N', 'N', m, c, k, A, k, B, c, C, c);
+        }
+    }
 }
 
 /* One Jacobian, N×P×D into out, with the BLAS held to net->threads threads (0: as it is). */
@@ -99,7 +134,8 @@ int NAME(jb_jacobian)(const struct NAME(net) *net, const REAL *x, REAL *out) {
     if (!BLAS.GEMM) return -1;
     int before = (net->threads > 0 && BLAS.set_threads) ? BLAS.set_threads(&net->threads) : -1;
     if (net->kind == KIND_FORWARD) NAME(forward)(net, x, out);
-    else NAME(reverse)(net, x, out);
+    else if (net->kind == KIND_REVERSE) NAME(reverse)(net, x, out);
+    else NAME(program)(net, x, out);
     if (before >= 0) BLAS.set_threads(&before);
     return 0;
 }

@@ -204,7 +204,7 @@ _FORMULAS: dict[str, Formula] = {
     **{f"{m}-compiled": _same_work_as(m, f"{m}-compiled")
        for m in ("forward", "reverse", "chain", "jacrev")},
     **{f"{m}-aoti": _same_work_as(m, f"{m}-aoti") for m in ("forward", "reverse", "chain")},
-    **{f"{m}-native": _same_work_as(m, f"{m}-native") for m in ("forward", "reverse")},
+    **{f"{m}-native": _same_work_as(m, f"{m}-native") for m in ("forward", "reverse", "chain")},
 }
 
 

@@ -21,7 +21,7 @@ from jacbench.modes.registry import prepare
 
 def test_every_compiled_mode_names_a_registered_eager_mode_and_is_not_a_default():
     torch_compiled = {m: e for m, (e, _, _) in compiled.COMPILED.items()}
-    native = {"forward-native": "forward", "reverse-native": "reverse"}
+    native = {"forward-native": "forward", "reverse-native": "reverse", "chain-native": "chain"}
     assert catalog.compiled_pairs() == {"jax-jacrev": "jacrev", "jax-jacfwd": "jacfwd",
                                         **torch_compiled, **native}
     for mode, eager in torch_compiled.items():

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from cases import DTYPES, EDGE_CASES, LARGE_CASES, Case, cases, check_agrees
+from cases import DTYPES, EDGE_CASES, LARGE_CASES, PLAN_SHAPES, Case, cases, check_agrees, shape_id
 from hypothesis import given, settings
 
 import jacbench
 from jacbench.modes import catalog, native, native_library
 from jacbench.modes.prepared import ModeUnavailable
 from jacbench.modes.registry import prepare
+from jacbench.theory.chain_plan import chain_plan
 
 NATIVE_MODES = tuple(native.NATIVE)
 BY_MODE = pytest.mark.parametrize("mode", NATIVE_MODES)
@@ -38,6 +39,24 @@ def test_native_mode_equals_its_eager_algorithm_to_rounding(mode):
     eager = catalog.CATALOG[mode].compiles
     torch.testing.assert_close(jacbench.jacobian(net, x, mode), jacbench.jacobian(net, x, eager),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [*PLAN_SHAPES, (6, 512, 16, 512), (5, 40, 3, 60)],
+                         ids=shape_id)
+def test_chain_program_does_the_plans_multiply_adds_and_scalings(shape):
+    plan = chain_plan(*shape)
+    program, sizes = native.chain_program(*shape)
+    assert len(program) == len(sizes) == shape[0]  # L + 1 factors: L products
+    assert sum(m * k * n for *_, m, k, n, _ in program) == plan.matmul_macs
+    assert sum(k * min(m, n) for *_, m, k, n, _ in program) == plan.elementwise_macs
+    assert program[-1][4:7] == (shape[3], program[-1][5], shape[1])  # the root is P×D
+
+
+@pytest.mark.parametrize("shape", [s for s in PLAN_SHAPES if chain_plan(*s).kind == "mixed"],
+                         ids=shape_id)
+@pytest.mark.parametrize("N", [None, 3])
+def test_chain_native_runs_mixed_plans_sample_by_sample(shape, N):
+    check_agrees("chain-native", Case(*shape, N, "sigmoid", True, seed=4), torch.float64)
 
 
 def test_plan_is_rebuilt_when_the_weights_change_in_place_or_the_shape_changes():
