@@ -47,10 +47,17 @@ NATIVE: dict[str, str] = {"forward-native": "forward", "reverse-native": "revers
 _KIND = {"forward": 0, "reverse": 1, "program": 2}
 _ACTIVATION = {"tanh": 0, "sigmoid": 1, "relu": 2}
 
-#: The thread choice times each candidate for about this long (a call slower than
-#: ``TUNE_SKIP_S`` is not tuned: its products are large enough for every thread).
-TUNE_BUDGET_S = 0.02
-TUNE_SKIP_S = 0.005
+#: Thread policy: a product of fewer multiply-adds than the plan's threshold runs on one thread.
+#: The candidates (0: every product on all threads; the last: every product on one); the first
+#: call tries them all for ``TUNE_BUDGET_S`` (at least ``TUNE_CALLS`` calls each) where one call
+#: takes under ``TUNE_SKIP_S``, and a slower call takes the default: on our 2-core VM a 64³
+#: product ran in 3.7 us on one thread against 6.5 us on two, a 64×64×1024 one in 50 us against
+#: 35 us.
+SERIAL_MACS = (0, 2**16, 2**18, 2**20, 2**22, 2**62)
+DEFAULT_SERIAL_MACS = 2**20
+TUNE_BUDGET_S = 0.06
+TUNE_CALLS = 3
+TUNE_SKIP_S = 0.02
 
 
 class _Net(ctypes.Structure):
@@ -62,7 +69,7 @@ class _Net(ctypes.Structure):
         ("acts", ctypes.c_void_p), ("work0", ctypes.c_void_p), ("work1", ctypes.c_void_p),
         ("n_instr", ctypes.c_int), ("program", ctypes.POINTER(ctypes.c_int)),
         ("slots", ctypes.POINTER(ctypes.c_void_p)), ("scratch", ctypes.c_void_p),
-        ("slopes", ctypes.c_void_p)]
+        ("slopes", ctypes.c_void_p), ("serial_macs", ctypes.c_longlong)]
 
 
 def chain_program(L: int, D: int, K: int, P: int) -> tuple[list[tuple[int, ...]], list[int]]:
@@ -125,10 +132,21 @@ class NativePlan:
         if self._net.kind == _KIND["program"]:
             self._bind_program(chain_program(L, D, K, P), **new)
         self._ref = ctypes.addressof(self._net)
+        self.largest_product = self._largest_product()
         self.threads = threads if native.sets_threads else torch.get_num_threads()
         if native.sets_threads and threads > 1:
-            self.threads = self._fewer_threads_if_faster(threads)
-            self._net.threads = self.threads
+            self._tune_threads(threads)
+
+    def _largest_product(self) -> int:
+        """Multiply-adds of the plan's largest product (for the thread policy's record)."""
+        _, D, K, P = self._net_shape
+        N = self.out_shape[0] if len(self.out_shape) == 3 else 1
+        if self._net.kind == _KIND["program"]:
+            program = self._program
+            return max(program[8 * q + 4] * program[8 * q + 5] * program[8 * q + 6]
+                       for q in range(self._net.n_instr))
+        tangents = D if self._net.kind == _KIND["forward"] else P
+        return max(N * tangents * K * K, N * P * K * D, N * K * max(K, D))
 
     def _kind(self, algorithm: str) -> str:
         """The kernel's path: the mode's own, or for chain its plan's (a pure mode or not)."""
@@ -156,22 +174,26 @@ class NativePlan:
         self._entry(self._ref, x.data_ptr(), out.data_ptr())
         return out
 
-    def _fewer_threads_if_faster(self, threads: int) -> int:
-        """1 or ``threads``, whichever runs this Jacobian faster here (medians, interleaved)."""
+    def _tune_threads(self, threads: int) -> None:
+        """Choose below how many multiply-adds a product runs on one thread (every candidate of
+        ``SERIAL_MACS`` timed in interleaved rounds, the fastest median kept); ``threads`` says
+        1 where every product of the plan runs on one thread."""
         x = torch.zeros((*self.out_shape[:-2], self.out_shape[-1]), dtype=self._acts.dtype)
         start = time.perf_counter()
         self(x)
-        if time.perf_counter() - start > TUNE_SKIP_S:
-            return threads
-        times: dict[int, list[float]] = {1: [], threads: []}
-        deadline = time.perf_counter() + 2 * TUNE_BUDGET_S
-        while time.perf_counter() < deadline or min(len(t) for t in times.values()) < 5:
+        once = time.perf_counter() - start
+        candidates = SERIAL_MACS if once < TUNE_SKIP_S else (DEFAULT_SERIAL_MACS,)
+        times: dict[int, list[float]] = {c: [] for c in candidates}
+        deadline = time.perf_counter() + TUNE_BUDGET_S
+        while len(times) > 1 and (time.perf_counter() < deadline
+                                  or min(len(t) for t in times.values()) < TUNE_CALLS):
             for candidate, seen in times.items():
-                self._net.threads = candidate
+                self._net.serial_macs = candidate
                 start = time.perf_counter()
                 self(x)
                 seen.append(time.perf_counter() - start)
-        return min(times, key=lambda t: statistics.median(times[t]))
+        self._net.serial_macs = min(times, key=lambda c: statistics.median(times[c] or [0.0]))
+        self.threads = 1 if self._net.serial_macs >= self.largest_product else threads
 
 
 #: Plans per model: (mode, shape, dtype, device, weights' versions) -> plan; dropped with it.

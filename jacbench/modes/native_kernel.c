@@ -51,6 +51,7 @@ void jb_set_blas(void *sgemm, void *dgemm, void *set_threads) {
         REAL *const *slots;                                                                    \
         REAL *scratch;                                                                         \
         REAL *slopes; /* K values of act'(h) for one sample */                                 \
+        long long serial_macs; /* products smaller than this run on one thread */              \
     };
 DECLARE_NET(float, net_f32)
 DECLARE_NET(double, net_f64)

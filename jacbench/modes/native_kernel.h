@@ -2,12 +2,18 @@
  * native_kernel.c with REAL (the type), NAME(f) (a suffixed name) and GEMM (the BLAS routine)
  * defined. Matrices are row-major, as torch stores them; see native_kernel.c for the maths. */
 
-/* C[m×n] = op(A)[m×k] · op(B)[k×n] + beta·C, all row-major: the column-major BLAS computes
- * Cᵀ = op(B)ᵀ op(A)ᵀ from the same memory, so the operands swap and the flags stay. */
-static void NAME(mm)(char ta, char tb, int m, int n, int k, const REAL *A, int lda,
-                     const REAL *B, int ldb, REAL *C, int ldc) {
+/* C[m×n] = op(A)[m×k] · op(B)[k×n], all row-major: the column-major BLAS computes
+ * Cᵀ = op(B)ᵀ op(A)ᵀ from the same memory, so the operands swap and the flags stay. A product of
+ * fewer than net->serial_macs multiply-adds runs on one thread: starting and joining the others
+ * costs more than they save on it (the plan measures where that is). */
+static void NAME(mm)(const struct NAME(net) *net, char ta, char tb, int m, int n, int k,
+                     const REAL *A, int lda, const REAL *B, int ldb, REAL *C, int ldc) {
     const REAL one = 1, zero = 0;
+    const int serial = net->threads > 1 && BLAS.set_threads
+                       && (long long)m * n * k < net->serial_macs;
+    int single = 1, before = serial ? BLAS.set_threads(&single) : 0;
     BLAS.GEMM(&tb, &ta, &n, &m, &k, &one, B, &ldb, A, &lda, &zero, C, &ldc);
+    if (serial) BLAS.set_threads(&before);
 }
 
 /* a = act(h + b) in place over n rows of k, b broadcast over the rows (NULL: no bias). */
@@ -34,11 +40,11 @@ static void NAME(slopes)(int act, const REAL *a, int k, REAL *s) {
 static void NAME(primal)(const struct NAME(net) *net, const REAL *x) {
     const int N = net->N, D = net->D, K = net->K;
     REAL *a = net->acts;
-    NAME(mm)('N', 'T', N, K, D, x, D, net->W[0], D, a, K);  /* H_1 = X W_1ᵀ */
+    NAME(mm)(net, 'N', 'T', N, K, D, x, D, net->W[0], D, a, K);  /* H_1 = X W_1ᵀ */
     NAME(activate)(net->act, a, net->b[0], N, K);
     for (int i = 1; i < net->L; i++) {
         REAL *next = a + (size_t)N * K;
-        NAME(mm)('N', 'T', N, K, K, a, K, net->W[i], K, next, K);  /* H_{i+1} = A_i W_{i+1}ᵀ */
+        NAME(mm)(net, 'N', 'T', N, K, K, a, K, net->W[i], K, next, K);  /* H_{i+1} = A_i W_{i+1}ᵀ */
         NAME(activate)(net->act, next, net->b[i], N, K);
         a = next;
     }
@@ -71,12 +77,12 @@ static void NAME(forward)(const struct NAME(net) *net, const REAL *x, REAL *out)
             for (int d = 0; d < D; d++) block[(size_t)d * K + k] = W1[(size_t)k * D + d] * s[k];
     }
     for (int i = 1; i < L; i++) {
-        NAME(mm)('N', 'T', N * D, K, K, u, K, net->W[i], K, t, K);
+        NAME(mm)(net, 'N', 'T', N * D, K, K, u, K, net->W[i], K, t, K);
         NAME(scale_rows)(net, t, net->acts + (size_t)i * N * K, D);
         REAL *swap = u; u = t; t = swap;
     }
     for (int n = 0; n < N; n++)
-        NAME(mm)('N', 'T', P, D, K, net->W[L], K, u + (size_t)n * D * K, K,
+        NAME(mm)(net, 'N', 'T', P, D, K, net->W[L], K, u + (size_t)n * D * K, K,
                  out + (size_t)n * P * D, D);
 }
 
@@ -90,11 +96,11 @@ static void NAME(reverse)(const struct NAME(net) *net, const REAL *x, REAL *out)
         memcpy(u + (size_t)n * P * K, net->W[L], sizeof(REAL) * (size_t)P * K);
     NAME(scale_rows)(net, u, net->acts + (size_t)(L - 1) * N * K, P);
     for (int i = L - 1; i >= 1; i--) {
-        NAME(mm)('N', 'N', N * P, K, K, u, K, net->W[i], K, t, K);
+        NAME(mm)(net, 'N', 'N', N * P, K, K, u, K, net->W[i], K, t, K);
         NAME(scale_rows)(net, t, net->acts + (size_t)(i - 1) * N * K, P);
         REAL *swap = u; u = t; t = swap;
     }
-    NAME(mm)('N', 'N', N * P, D, K, u, K, net->W[0], D, out, D);
+    NAME(mm)(net, 'N', 'N', N * P, D, K, u, K, net->W[0], D, out, D);
 }
 
 /* The chain bracketing, sample by sample: instruction q is 8 ints (out, left, right, s, m, k, n,
@@ -124,7 +130,7 @@ static void NAME(program)(const struct NAME(net) *net, const REAL *x, REAL *out)
                         scaled[(size_t)i * c + j] = B[(size_t)i * c + j] * s[i];
                 B = scaled;
             }
-            NAME(mm)('N', 'N', m, c, k, A, k, B, c, C, c);
+            NAME(mm)(net, 'N', 'N', m, c, k, A, k, B, c, C, c);
         }
     }
 }
