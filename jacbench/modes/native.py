@@ -121,7 +121,7 @@ class NativePlan:
         new = {"dtype": net.dtype}
         self._acts = torch.empty(L * N * K, **new)
         self._work = [torch.empty(N * max(D, P) * K, **new) for _ in range(2)]
-        self._slopes = torch.empty(K, **new)
+        self._slopes = torch.empty(N * K, **new)
         self._W = (ctypes.c_void_p * (L + 1))(*(W.data_ptr() for W in self._weights))
         self._b = (ctypes.c_void_p * (L + 1))(
             *((b.data_ptr() for b in self._biases) if self._biases else [None] * (L + 1)))

@@ -17,6 +17,9 @@
 
 enum { ACT_TANH = 0, ACT_SIGMOID = 1, ACT_RELU = 2 };
 enum { KIND_FORWARD = 0, KIND_REVERSE = 1, KIND_PROGRAM = 2 };
+/* Elementwise passes of at least this many values are split over the plan's threads (OpenMP:
+ * the same libgomp pool torch's BLAS threads come from). */
+#define PARALLEL_ELEMS 32768
 
 typedef void (*sgemm_fn)(const char *, const char *, const int *, const int *, const int *,
                          const float *, const float *, const int *, const float *, const int *,
@@ -50,7 +53,7 @@ void jb_set_blas(void *sgemm, void *dgemm, void *set_threads) {
         const int *program;                                                                    \
         REAL *const *slots;                                                                    \
         REAL *scratch;                                                                         \
-        REAL *slopes; /* K values of act'(h) for one sample */                                 \
+        REAL *slopes; /* N×K values of act'(h) */                                              \
         long long serial_macs; /* products smaller than this run on one thread */              \
     };
 DECLARE_NET(float, net_f32)

@@ -50,15 +50,25 @@ static void NAME(primal)(const struct NAME(net) *net, const REAL *x) {
     }
 }
 
+/* How many threads an elementwise pass over `elems` values uses: the plan's, once the pass is
+ * big enough that splitting it pays for the fork and join (a scaling of a 64×4096×256 adjoint
+ * is 4 MB of memory traffic per layer); one below that. */
+static inline int NAME(team)(const struct NAME(net) *net, long long elems) {
+    return net->threads > 1 && elems >= PARALLEL_ELEMS ? net->threads : 1;
+}
+
 /* rows[n][r][k] *= act'(h)[n][k]: the diagonal S of sample n scales every row of its block. */
 static void NAME(scale_rows)(const struct NAME(net) *net, REAL *rows, const REAL *a, int R) {
     const int N = net->N, K = net->K;
-    REAL *s = net->slopes;
-    for (int n = 0; n < N; n++) {
-        NAME(slopes)(net->act, a + (size_t)n * K, K, s);
-        REAL *block = rows + (size_t)n * R * K;
-        for (int r = 0; r < R; r++)
-            for (int k = 0; k < K; k++) block[(size_t)r * K + k] *= s[k];
+    const REAL *s = net->slopes;
+    NAME(slopes)(net->act, a, N * K, net->slopes);  /* every sample's at once: N×K */
+    const long long total = (long long)N * R;
+    const int team = NAME(team)(net, total * K);
+    #pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
+    for (long long nr = 0; nr < total; nr++) {
+        const REAL *sn = s + (nr / R) * K;
+        REAL *row = rows + nr * K;
+        for (int k = 0; k < K; k++) row[k] *= sn[k];
     }
 }
 
@@ -69,12 +79,15 @@ static void NAME(forward)(const struct NAME(net) *net, const REAL *x, REAL *out)
     NAME(primal)(net, x);
     REAL *u = net->work0, *t = net->work1;
     const REAL *W1 = net->W[0];
-    REAL *s = net->slopes;
+    const REAL *s = net->slopes;
+    NAME(slopes)(act, net->acts, N * K, net->slopes);
+    const int team = NAME(team)(net, (long long)N * D * K);
+    #pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
     for (int n = 0; n < N; n++) {
-        NAME(slopes)(act, net->acts + (size_t)n * K, K, s);
         REAL *block = u + (size_t)n * D * K;
         for (int k = 0; k < K; k++)
-            for (int d = 0; d < D; d++) block[(size_t)d * K + k] = W1[(size_t)k * D + d] * s[k];
+            for (int d = 0; d < D; d++)
+                block[(size_t)d * K + k] = W1[(size_t)k * D + d] * s[(size_t)n * K + k];
     }
     for (int i = 1; i < L; i++) {
         NAME(mm)(net, 'N', 'T', N * D, K, K, u, K, net->W[i], K, t, K);
@@ -119,12 +132,15 @@ static void NAME(program)(const struct NAME(net) *net, const REAL *x, REAL *out)
             REAL *C = q == net->n_instr - 1 ? out + (size_t)n * P * D : net->slots[in[0]];
             REAL *scaled = net->scratch, *s = net->slopes;
             NAME(slopes)(act, a, k, s);
+            const int team = NAME(team)(net, (long long)(in[7] ? m : c) * k);
             if (in[7]) {
+                #pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
                 for (int i = 0; i < m; i++)
                     for (int j = 0; j < k; j++)
                         scaled[(size_t)i * k + j] = A[(size_t)i * k + j] * s[j];
                 A = scaled;
             } else {
+                #pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
                 for (int i = 0; i < k; i++)
                     for (int j = 0; j < c; j++)
                         scaled[(size_t)i * c + j] = B[(size_t)i * c + j] * s[i];

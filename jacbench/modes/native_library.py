@@ -32,7 +32,8 @@ _HERE = Path(__file__).resolve().parent
 SOURCES = ("native_kernel.c", "native_kernel.h")
 #: -ffast-math lets gcc call glibc's vector tanh/exp (libmvec) in the activation loops; it
 #: assumes finite values, so a native mode's Jacobian at an input holding ±inf is not defined.
-FLAGS = ("-O3", "-march=native", "-ffast-math", "-fPIC", "-shared")
+#: -fopenmp splits the large elementwise passes over threads, in the libgomp torch has loaded.
+FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp", "-fPIC", "-shared")
 
 
 def cache_folder() -> Path:
