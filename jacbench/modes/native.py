@@ -47,7 +47,8 @@ NATIVE: dict[str, str] = {"forward-native": "forward", "reverse-native": "revers
 _KIND = {"forward": 0, "reverse": 1, "program": 2}
 _ACTIVATION = {"tanh": 0, "sigmoid": 1, "relu": 2}
 
-#: Thread policy: a product of fewer multiply-adds than the plan's threshold runs on one thread.
+#: Tuned on the first call (``NativePlan._tune``). Thread policy: a product of fewer multiply-adds
+#: than the plan's threshold runs on one thread.
 #: The candidates (0: every product on all threads; the last: every product on one); the first
 #: call tries them all for ``TUNE_BUDGET_S`` (at least ``TUNE_CALLS`` calls each) where one call
 #: takes under ``TUNE_SKIP_S``, and a slower call takes the default: on our 2-core VM a 64³
@@ -69,7 +70,8 @@ class _Net(ctypes.Structure):
         ("acts", ctypes.c_void_p), ("work0", ctypes.c_void_p), ("work1", ctypes.c_void_p),
         ("n_instr", ctypes.c_int), ("program", ctypes.POINTER(ctypes.c_int)),
         ("slots", ctypes.POINTER(ctypes.c_void_p)), ("scratch", ctypes.c_void_p),
-        ("slopes", ctypes.c_void_p), ("serial_macs", ctypes.c_longlong)]
+        ("slopes", ctypes.c_void_p), ("serial_macs", ctypes.c_longlong),
+        ("final_t", ctypes.c_int)]
 
 
 def chain_program(L: int, D: int, K: int, P: int) -> tuple[list[tuple[int, ...]], list[int]]:
@@ -120,7 +122,7 @@ class NativePlan:
         self._biases = [b.contiguous() for b in net.biases] if net.biases is not None else None
         new = {"dtype": net.dtype}
         self._acts = torch.empty(L * N * K, **new)
-        self._work = [torch.empty(N * max(D, P) * K, **new) for _ in range(2)]
+        self._work = [torch.empty(N * max(max(D, P) * K, D * P), **new) for _ in range(2)]
         self._slopes = torch.empty(N * K, **new)
         self._W = (ctypes.c_void_p * (L + 1))(*(W.data_ptr() for W in self._weights))
         self._b = (ctypes.c_void_p * (L + 1))(
@@ -134,8 +136,7 @@ class NativePlan:
         self._ref = ctypes.addressof(self._net)
         self.largest_product = self._largest_product()
         self.threads = threads if native.sets_threads else torch.get_num_threads()
-        if native.sets_threads and threads > 1:
-            self._tune_threads(threads)
+        self._tune(threads)
 
     def _largest_product(self) -> int:
         """Multiply-adds of the plan's largest product (for the thread policy's record)."""
@@ -174,26 +175,34 @@ class NativePlan:
         self._entry(self._ref, x.data_ptr(), out.data_ptr())
         return out
 
-    def _tune_threads(self, threads: int) -> None:
-        """Choose below how many multiply-adds a product runs on one thread (every candidate of
-        ``SERIAL_MACS`` timed in interleaved rounds, the fastest median kept); ``threads`` says
-        1 where every product of the plan runs on one thread."""
+    def _tune(self, threads: int) -> None:
+        """The plan's free choices, measured: for forward mode whether the last product forms Jᵀ
+        for the whole batch and transposes it (one GEMM, and MKL's faster orientation when D is
+        tiny) or J sample by sample; then below how many multiply-adds a product runs on one
+        thread (``threads`` then says 1 where every product of the plan does)."""
         x = torch.zeros((*self.out_shape[:-2], self.out_shape[-1]), dtype=self._acts.dtype)
         start = time.perf_counter()
         self(x)
-        once = time.perf_counter() - start
-        candidates = SERIAL_MACS if once < TUNE_SKIP_S else (DEFAULT_SERIAL_MACS,)
+        quick = time.perf_counter() - start < TUNE_SKIP_S
+        if self._net.kind == _KIND["forward"]:
+            self._fastest(x, "final_t", (0, 1) if quick else (0,))
+        if kernel().sets_threads and threads > 1:
+            self._fastest(x, "serial_macs", SERIAL_MACS if quick else (DEFAULT_SERIAL_MACS,))
+            self.threads = 1 if self._net.serial_macs >= self.largest_product else threads
+
+    def _fastest(self, x: torch.Tensor, field: str, candidates: tuple[int, ...]) -> None:
+        """Set ``field`` of the kernel's plan to the candidate with the least median time
+        (interleaved calls for ``TUNE_BUDGET_S``, at least ``TUNE_CALLS`` each)."""
         times: dict[int, list[float]] = {c: [] for c in candidates}
         deadline = time.perf_counter() + TUNE_BUDGET_S
         while len(times) > 1 and (time.perf_counter() < deadline
                                   or min(len(t) for t in times.values()) < TUNE_CALLS):
             for candidate, seen in times.items():
-                self._net.serial_macs = candidate
+                setattr(self._net, field, candidate)
                 start = time.perf_counter()
                 self(x)
                 seen.append(time.perf_counter() - start)
-        self._net.serial_macs = min(times, key=lambda c: statistics.median(times[c] or [0.0]))
-        self.threads = 1 if self._net.serial_macs >= self.largest_product else threads
+        setattr(self._net, field, min(times, key=lambda c: statistics.median(times[c] or [0.0])))
 
 
 #: Plans per model: (mode, shape, dtype, device, weights' versions) -> plan; dropped with it.

@@ -46,7 +46,7 @@ void jb_set_blas(void *sgemm, void *dgemm, void *set_threads) {
         const REAL *const *W; /* L + 1 weights: W_1 (K×D), W_2..W_L (K×K), W_F (P×K) */         \
         const REAL *const *b; /* L + 1 biases, or NULL pointers */                             \
         REAL *acts;           /* L×N×K activations */                                          \
-        REAL *work0, *work1;  /* N×max(D, P)×K each */                                         \
+        REAL *work0, *work1;  /* N×max(max(D, P)×K, D×P) each */                               \
         /* KIND_PROGRAM: n_instr products of 8 ints (see NAME(program)) over slots: the L + 1 */ \
         /* weights, then one partial product each; scratch holds a factor scaled by S. */      \
         int n_instr;                                                                           \
@@ -55,6 +55,7 @@ void jb_set_blas(void *sgemm, void *dgemm, void *set_threads) {
         REAL *scratch;                                                                         \
         REAL *slopes; /* N×K values of act'(h) */                                              \
         long long serial_macs; /* products smaller than this run on one thread */              \
+        int final_t; /* forward: form Jᵀ for the batch in one product, then transpose */        \
     };
 DECLARE_NET(float, net_f32)
 DECLARE_NET(double, net_f64)

@@ -94,6 +94,14 @@ static void NAME(forward)(const struct NAME(net) *net, const REAL *x, REAL *out)
         NAME(scale_rows)(net, t, net->acts + (size_t)i * N * K, D);
         REAL *swap = u; u = t; t = swap;
     }
+    if (net->final_t) {
+        NAME(mm)(net, 'N', 'T', N * D, P, K, u, K, net->W[L], K, t, P);  /* Jᵀ, all samples */
+        for (int n = 0; n < N; n++)
+            for (int p = 0; p < P; p++)
+                for (int d = 0; d < D; d++)
+                    out[((size_t)n * P + p) * D + d] = t[((size_t)n * D + d) * P + p];
+        return;
+    }
     for (int n = 0; n < N; n++)
         NAME(mm)(net, 'N', 'T', P, D, K, net->W[L], K, u + (size_t)n * D * K, K,
                  out + (size_t)n * P * D, D);

@@ -59,6 +59,25 @@ def test_chain_native_runs_mixed_plans_sample_by_sample(shape, N):
     check_agrees("chain-native", Case(*shape, N, "sigmoid", True, seed=4), torch.float64)
 
 
+@pytest.mark.parametrize("final_t", [0, 1])
+@pytest.mark.parametrize("serial_macs", [0, 2**62])
+@pytest.mark.parametrize("case", [Case(3, 4, 9, 6, None, "tanh", True, seed=6),
+                                  Case(2, 7, 3, 11, 4, "relu", False, seed=7),  # D·P > K·max
+                                  Case(2, 70, 120, 90, 4, "sigmoid", True, seed=8),
+                                  Case(3, 300, 200, 310, None, "tanh", False, seed=9)],
+                         ids=["single", "narrow-K-batch", "parallel-scalings",
+                              "parallel-chain-scalings"])
+def test_every_tuned_choice_gives_the_same_jacobian(case, final_t, serial_macs):
+    """Whatever the first call's timing picks (threads per product, forward's final product
+    as Jᵀ or J), the Jacobian is the reference's."""
+    net, x = case.build(torch.float64)
+    for kind in ("forward", "reverse", "chain"):
+        plan = native.NativePlan(kind, net, tuple(x.shape), 2)
+        plan._net.final_t, plan._net.serial_macs = final_t, serial_macs
+        torch.testing.assert_close(plan(x), jacbench.jacobian(net, x, kind), rtol=1e-12,
+                                   atol=1e-12)
+
+
 def test_plan_is_rebuilt_when_the_weights_change_in_place_or_the_shape_changes():
     net, x = Case(3, 4, 5, 3, None, "sigmoid", False, seed=1).build(torch.float64)
     before = jacbench.jacobian(net, x, "reverse-native")
