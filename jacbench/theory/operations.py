@@ -12,7 +12,9 @@ listed as W_1 = 0, ..., W_F = L, with weight i of shape d[i+1] × d[i] for d = (
 
 A mode named after one of these with a prefix or suffix (``jax-jacrev``, ``reverse-compiled``)
 runs the same algorithm as one traced program: the same operations, no call each, and one call
-for the program (``fused``).
+for the program (``fused``). A native mode (``reverse-native``) is one call too, but each of its
+products is still a call into the BLAS of its own, whose threads take their operands over from
+the single-threaded code around it (``handed_over``), as an eager mode's do.
 
 >>> ops = operations("reverse", L=3, D=2, K=5, P=4)
 >>> sum(op.macs for op in ops if op.kind == GEMM)  # primal 2·5 + 2·5²; adjoints 2·5²·4 + 4·5·2
@@ -30,9 +32,12 @@ from dataclasses import dataclass, replace
 from jacbench.theory.chain_plan import chain_plan
 from jacbench.theory.chain_program import LINEAR, MATMUL, SCALE
 
-__all__ = ["ELEMENTWISE", "GEMM", "VIEW", "Op", "base_mode", "known_modes", "operations"]
+__all__ = ["ELEMENTWISE", "GEMM", "NATIVE_SUFFIX", "VIEW", "Op", "base_mode", "known_modes",
+           "operations"]
 
 GEMM, ELEMENTWISE, VIEW = "gemm", "elementwise", "view"
+#: The suffix of the native modes (one C call; see the module docstring).
+NATIVE_SUFFIX = "-native"
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,9 @@ class Op:
     data_elems: int = 0  # other elements read and written (operands, output)
     calls: int = 1  # framework calls (torch dispatches) per repeat
     repeat: int = 1
+    #: A library call of its own (eager, or a native mode's BLAS call), not a kernel placed
+    #: inside a traced program: its threads take its operands over from the code before it.
+    handed_over: bool = True
 
     @property
     def smallest(self) -> int:
@@ -251,4 +259,5 @@ def operations(mode: str, L: int, D: int, K: int, P: int, batch: int = 1, *,
     ops = _OPERATIONS[base](L, D, K, P, batch, batched)
     if base == mode:
         return ops
-    return [replace(op, calls=0) for op in ops] + [_view("program call")]
+    native = mode.endswith(NATIVE_SUFFIX)
+    return [replace(op, calls=0, handed_over=native) for op in ops] + [_view("program call")]

@@ -10,8 +10,9 @@ For each operation of ``jacbench.theory.operations`` (done ``repeat`` times):
     sync    = sync_s + handoff_s for a GEMM of at least sync_flops with s > 1,
               kernel_sync_s for a GEMV of at least kernel_sync_elems outputs or an activation
               of at least kernel_sync_elems elements, else 0 (handoff_s and kernel_sync_s only
-              for an operation that is a framework call of its own, not one inside a traced
-              program, whose compiler threads and places its operands itself)
+              for an operation that is a library call of its own, eager or a native mode's BLAS
+              call, not one inside a traced program, whose compiler threads and places its
+              operands itself; the activation's kernel_sync_s only for a framework call)
 
 and the mode's time is ``fixed_s + Σ repeat · t_op``. The parameters, each measured by
 ``jacbench.measure.calibrate`` in a few seconds at the run's thread count:
@@ -215,10 +216,10 @@ def _add(t: _Tally, op: Op, m: MachineModel, b: int, own: ModeOverhead,
         flops = 2.0 * op.macs
         compute = flops / (m.peak_flops if op.smallest == 1 else m.gemm_flops(op.smallest))
         if op.smallest > 1 and flops >= m.sync_flops:
-            # a product in a traced program (no call of its own) hands nothing to another call
-            t.terms["sync"] += r * (m.sync_s + (m.handoff_s if op.calls else 0.0))
+            # a product inside a traced program (no library call of its own) hands nothing over
+            t.terms["sync"] += r * (m.sync_s + (m.handoff_s if op.handed_over else 0.0))
             t.syncs += r
-        elif op.smallest == 1 and op.calls and op.n >= m.kernel_sync_elems > 0:
+        elif op.smallest == 1 and op.handed_over and op.n >= m.kernel_sync_elems > 0:
             t.terms["sync"] += r * m.kernel_sync_s  # a GEMV the library splits over threads
             t.syncs += r
     elif op.kind == ELEMENTWISE:

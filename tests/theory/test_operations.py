@@ -73,6 +73,15 @@ def test_a_traced_program_runs_its_algorithm_in_one_call(mode: str, base: str) -
                                                        sum(op.calls * op.repeat for op in plain))
 
 
+def test_a_native_mode_is_one_call_whose_products_are_library_calls_of_their_own() -> None:
+    native = operations("chain-native", 3, 4, 5, 6)
+    traced = operations("chain-compiled", 3, 4, 5, 6)
+    assert _work(native) == _work(operations("chain", 3, 4, 5, 6))
+    assert sum(op.calls * op.repeat for op in native) == 1
+    assert all(op.handed_over for op in native if op.kind == GEMM)
+    assert not any(op.handed_over for op in traced if op.kind == GEMM)
+
+
 def test_unknown_mode_is_named() -> None:
     assert base_mode("sideways") is None
     with pytest.raises(ValueError, match="'sideways'"):

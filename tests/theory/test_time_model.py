@@ -95,3 +95,8 @@ def test_a_product_called_on_its_own_pays_the_handoff_and_one_in_a_traced_progra
     # two adjoint products of 2·64·128·128 ≈ 2.1 MFLOP and 2·64·128·64 ≈ 1.05 MFLOP: both sync
     assert eager.terms["sync"] == pytest.approx(2 * (2e-6 + 4e-6))
     assert traced.terms["sync"] == pytest.approx(2 * 2e-6)
+    # a native mode is one call, but each product is a BLAS call of its own: it hands over
+    native = predict("reverse-native", L=2, D=64, K=128, P=64, batch=1, model=dataclasses.replace(
+        m, overheads={"reverse-native": ModeOverhead(3e-6, 0.0)}))
+    assert native.terms["sync"] == pytest.approx(eager.terms["sync"])
+    assert native.terms["calls"] == pytest.approx(3e-6)
