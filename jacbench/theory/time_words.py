@@ -28,7 +28,11 @@ def words(mode: str, dominant: str, t: _Tally, m: MachineModel, overhead: ModeOv
     term = t.terms[dominant]
     if dominant == "calls":
         fixed = f" + {_us(overhead.fixed_s)} fixed" if overhead.fixed_s >= 1e-7 else ""
-        text = f"{t.calls} framework calls at {_us(overhead.call_s)} each{fixed}, overhead-bound"
+        if t.calls <= 1:  # a traced program or a native call: its cost is all per Jacobian
+            text = f"one call, {_us(term)} per Jacobian, overhead-bound"
+        else:
+            text = (f"{t.calls} framework calls at {_us(overhead.call_s)} each{fixed}, "
+                    "overhead-bound")
     elif dominant == "sync":
         text = (f"{t.syncs} thread-parallel products and kernels at {_us(term / t.syncs)} each "
                 "to start, join and hand over, sync-bound")

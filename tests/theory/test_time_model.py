@@ -100,3 +100,10 @@ def test_a_product_called_on_its_own_pays_the_handoff_and_one_in_a_traced_progra
         m, overheads={"reverse-native": ModeOverhead(3e-6, 0.0)}))
     assert native.terms["sync"] == pytest.approx(eager.terms["sync"])
     assert native.terms["calls"] == pytest.approx(3e-6)
+
+
+def test_a_one_call_mode_is_said_to_cost_per_jacobian_not_per_call() -> None:
+    m = dataclasses.replace(FLAT, overheads={"reverse-native": ModeOverhead(4e-6, 0.0)})
+    p = predict("reverse-native", L=1, D=1, K=1, P=1, batch=1, model=m)
+    assert p.dominant == "calls"
+    assert p.words == "one call, 4 us per Jacobian, overhead-bound"
