@@ -122,12 +122,23 @@ class Kernel:
                 torch.float64: self.library.jb_jacobian_f64}[dtype]
 
 
-@functools.cache
 def kernel() -> Kernel:
-    """The native kernel, compiled if needed and loaded, with torch's BLAS handed to it."""
-    path = _build(_compiler())
+    """The native kernel, compiled if needed and loaded, with torch's BLAS handed to it; raises
+    ModeUnavailable (the same reason every time, found once per process) where it cannot be."""
+    found = _load()
+    if isinstance(found, ModeUnavailable):
+        raise ModeUnavailable(str(found))
+    return found
+
+
+@functools.cache
+def _load() -> Kernel | ModeUnavailable:
+    try:
+        path = _build(_compiler())
+        sgemm, dgemm, set_threads = _torch_blas()
+    except ModeUnavailable as exc:  # kept: a sweep asks at every point, a build takes 0.5 s
+        return exc
     library = ctypes.CDLL(str(path))
-    sgemm, dgemm, set_threads = _torch_blas()
     library.jb_set_blas.argtypes = [ctypes.c_void_p] * 3
     library.jb_set_blas(sgemm, dgemm, set_threads)
     for entry in (library.jb_jacobian_f32, library.jb_jacobian_f64):

@@ -146,3 +146,24 @@ def test_missing_compiler_and_failed_build_are_unavailable(tmp_path, monkeypatch
     with pytest.raises(ModeUnavailable, match="did not compile: fake: error"):
         native_library._build(str(fake))
     assert not list((tmp_path / "native").iterdir())
+
+
+def test_an_unavailable_kernel_is_found_once_and_said_every_time(monkeypatch):
+    attempts = []
+
+    def no_compiler() -> str:
+        attempts.append(1)
+        raise ModeUnavailable("no C compiler (cc or gcc, or $CC) to build the native kernel")
+
+    monkeypatch.setattr(native_library, "_compiler", no_compiler)
+    native_library._load.cache_clear()
+    try:
+        for _ in range(3):
+            with pytest.raises(ModeUnavailable, match="no C compiler"):
+                native_library.kernel()
+        assert len(attempts) == 1
+        net = jacbench.MLP.random(2, 3, 4, 2)
+        with pytest.raises(ModeUnavailable, match="no C compiler"):
+            prepare(net, torch.zeros(3), "chain-native")
+    finally:
+        native_library._load.cache_clear()
