@@ -3,6 +3,8 @@ reference like every mode, and their plan's state (cache, rebuild, threads, unav
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 from cases import DTYPES, EDGE_CASES, LARGE_CASES, PLAN_SHAPES, Case, cases, check_agrees, shape_id
@@ -12,6 +14,9 @@ import jacbench
 from jacbench.modes import catalog, native, native_library
 from jacbench.modes.prepared import ModeUnavailable
 from jacbench.modes.registry import prepare
+from jacbench.results.point import Point
+from jacbench.run import check
+from jacbench.run.case import build_case
 from jacbench.theory.chain_plan import chain_plan
 
 NATIVE_MODES = tuple(native.NATIVE)
@@ -167,3 +172,21 @@ def test_an_unavailable_kernel_is_found_once_and_said_every_time(monkeypatch):
             prepare(net, torch.zeros(3), "chain-native")
     finally:
         native_library._load.cache_clear()
+
+
+def test_the_sweeps_check_counts_the_plans_build_as_one_off_cost(monkeypatch):
+    """The plan is built in ``prepare``; the check times that with the first call, so the
+    one-off cost (compile_s) holds it and the timed median never does."""
+    built = native.NativePlan.__init__
+
+    def slow_build(self, *args, **kwargs):
+        time.sleep(0.05)
+        built(self, *args, **kwargs)
+
+    monkeypatch.setattr(native.NativePlan, "__init__", slow_build)
+    point = Point("cpu", "float32", "tanh", False, 2, 3, 4, 2, 1)
+    outcome, ready = check.check_mode(build_case(point), point, "reverse-native",
+                                      max_call_time=1.0)
+    assert outcome.status == "ok" and ready is not None
+    assert outcome.compile_s >= 0.05 > outcome.call_s
+    assert outcome.mode_threads in {1, torch.get_num_threads()}
