@@ -9,12 +9,15 @@ What that removes is dispatch: an eager mode pays 1-4 us for each of its ~4 torc
 layer, which is all of its time at small shapes.
 
 State kept beside the model, per (mode, input shape, dtype, device, weights' versions): the
-kernel's view of the weights, its activation and work buffers, and its thread count. Building it
-(compiling the kernel on a machine's first use, ~0.5 s; the thread choice, a few ms) is the
-mode's one-off cost. Thread policy: where the BLAS can be told how many threads to use for one
-calling thread only (MKL), the first call times the Jacobian with 1 thread and with torch's
-thread count and keeps the faster (tiny products lose more to the threads' fork and join than they
-gain); the choice is the row's ``mode_threads``. Other modes' threads are untouched.
+kernel's view of the weights, its activation and work buffers, and its tuned choices. Building
+it (compiling the kernel on a machine's first use, ~0.5 s; the tuning, up to ~0.1 s) is the
+mode's one-off cost, paid in ``prepare`` (or the first ``jacobian`` call) and recorded apart.
+Thread policy, measured there: a product below a size found fastest on one thread runs on one
+(tiny products lose more to the threads' fork and join than they gain), the others on torch's
+thread count; it is set for the calling thread only (MKL's local thread count), so other modes'
+timings never see it, and the row's ``mode_threads`` says 1 where every product ran on one.
+Elementwise passes of 32k values or more are split over the same threads (OpenMP, in the libgomp
+pool torch's BLAS uses).
 
 CPU only, float32 and float64; the Jacobian is a new tensor that does not track gradients.
 
@@ -122,12 +125,15 @@ class NativePlan:
         self._biases = [b.contiguous() for b in net.biases] if net.biases is not None else None
         new = {"dtype": net.dtype}
         self._acts = torch.empty(L * N * K, **new)
-        self._work = [torch.empty(N * max(max(D, P) * K, D * P), **new) for _ in range(2)]
+        path = self._kind(kind)
+        # forward: tangents (N·D)×K, or Jᵀ (N·D)×P; reverse: adjoints (N·P)×K; program: none
+        work = {"forward": max(D * K, D * P), "reverse": P * K, "program": 0}[path]
+        self._work = [torch.empty(N * work, **new) for _ in range(2)]
         self._slopes = torch.empty(N * K, **new)
         self._W = (ctypes.c_void_p * (L + 1))(*(W.data_ptr() for W in self._weights))
         self._b = (ctypes.c_void_p * (L + 1))(
             *((b.data_ptr() for b in self._biases) if self._biases else [None] * (L + 1)))
-        self._net = _Net(L, D, K, P, N, _ACTIVATION[net.activation], _KIND[self._kind(kind)],
+        self._net = _Net(L, D, K, P, N, _ACTIVATION[net.activation], _KIND[path],
                          threads, self._W, self._b, self._acts.data_ptr(),
                          self._work[0].data_ptr(), self._work[1].data_ptr())
         self._net.slopes = self._slopes.data_ptr()

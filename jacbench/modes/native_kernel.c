@@ -46,7 +46,7 @@ void jb_set_blas(void *sgemm, void *dgemm, void *set_threads) {
         const REAL *const *W; /* L + 1 weights: W_1 (K×D), W_2..W_L (K×K), W_F (P×K) */         \
         const REAL *const *b; /* L + 1 biases, or NULL pointers */                             \
         REAL *acts;           /* L×N×K activations */                                          \
-        REAL *work0, *work1;  /* N×max(max(D, P)×K, D×P) each */                               \
+        REAL *work0, *work1;  /* forward: N×max(D×K, D×P); reverse: N×P×K; program: none */     \
         /* KIND_PROGRAM: n_instr products of 8 ints (see NAME(program)) over slots: the L + 1 */ \
         /* weights, then one partial product each; scratch holds a factor scaled by S. */      \
         int n_instr;                                                                           \
