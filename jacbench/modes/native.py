@@ -42,7 +42,8 @@ from jacbench.modes.native_library import kernel
 from jacbench.modes.prepared import ModeUnavailable, Prepared
 from jacbench.theory.chain_plan import chain_plan
 
-__all__ = ["NATIVE", "NativePlan", "native_jacobian", "prepare_native"]
+__all__ = ["NATIVE", "NativePlan", "buffer_sizes", "chain_program", "native_jacobian",
+           "prepare_native"]
 
 #: Each native mode and the hand-written algorithm it runs (the kernel's ``kind``).
 NATIVE: dict[str, str] = {"forward-native": "forward", "reverse-native": "reverse",
@@ -107,6 +108,21 @@ def chain_program(L: int, D: int, K: int, P: int) -> tuple[list[tuple[int, ...]]
     return program, sizes
 
 
+def buffer_sizes(path: str, L: int, D: int, K: int, P: int, N: int) -> dict[str, int]:
+    """Elements of each buffer the kernel reads or writes besides the weights, input and output,
+    for a plan on ``path`` ("forward", "reverse" or "program"): the one home of these sizes
+    (tests/modes/test_native_bounds.py runs the kernel under AddressSanitizer with exactly these).
+
+    acts: the L stored activations; work (two of them): forward's tangents (N·D)×K, or Jᵀ
+    (N·D)×P, reverse's adjoints (N·P)×K, nothing for a program; slopes: act'(h) for the batch;
+    scratch: a program's largest scaled factor.
+    """
+    work = {"forward": max(D * K, D * P), "reverse": P * K, "program": 0}[path]
+    program = chain_program(L, D, K, P)[0] if path == "program" else []
+    scratch = max((min(m, n) * k for *_, m, k, n, _ in program), default=0)
+    return {"acts": L * N * K, "work": N * work, "slopes": N * K, "scratch": scratch}
+
+
 class NativePlan:
     """One native mode bound to one model and input shape: its buffers and its thread count."""
 
@@ -124,19 +140,19 @@ class NativePlan:
         self._weights = [W.contiguous() for W in net.weights]
         self._biases = [b.contiguous() for b in net.biases] if net.biases is not None else None
         new = {"dtype": net.dtype}
-        self._acts = torch.empty(L * N * K, **new)
         path = self._kind(kind)
-        # forward: tangents (N·D)×K, or Jᵀ (N·D)×P; reverse: adjoints (N·P)×K; program: none
-        work = {"forward": max(D * K, D * P), "reverse": P * K, "program": 0}[path]
-        self._work = [torch.empty(N * work, **new) for _ in range(2)]
-        self._slopes = torch.empty(N * K, **new)
+        sizes = buffer_sizes(path, L, D, K, P, N)
+        self._acts = torch.empty(sizes["acts"], **new)
+        self._work = [torch.empty(sizes["work"], **new) for _ in range(2)]
+        self._slopes = torch.empty(sizes["slopes"], **new)
+        self._scratch = torch.empty(sizes["scratch"], **new)
         self._W = (ctypes.c_void_p * (L + 1))(*(W.data_ptr() for W in self._weights))
         self._b = (ctypes.c_void_p * (L + 1))(
             *((b.data_ptr() for b in self._biases) if self._biases else [None] * (L + 1)))
         self._net = _Net(L, D, K, P, N, _ACTIVATION[net.activation], _KIND[path],
                          threads, self._W, self._b, self._acts.data_ptr(),
                          self._work[0].data_ptr(), self._work[1].data_ptr())
-        self._net.slopes = self._slopes.data_ptr()
+        self._net.slopes, self._net.scratch = self._slopes.data_ptr(), self._scratch.data_ptr()
         if self._net.kind == _KIND["program"]:
             self._bind_program(chain_program(L, D, K, P), **new)
         self._ref = ctypes.addressof(self._net)
@@ -167,12 +183,11 @@ class NativePlan:
                       dtype: torch.dtype) -> None:
         program, sizes = compiled
         self._temps = [torch.empty(size, dtype=dtype) for size in sizes]
-        self._scratch = torch.empty(max(min(m, n) * k for *_, m, k, n, _ in program), dtype=dtype)
         self._program = (ctypes.c_int * (8 * len(program)))(*(v for p in program for v in p))
         self._slots = (ctypes.c_void_p * (len(self._W) + len(sizes)))(
             *(W.data_ptr() for W in self._weights), *(t.data_ptr() for t in self._temps))
         self._net.n_instr, self._net.program = len(program), self._program
-        self._net.slots, self._net.scratch = self._slots, self._scratch.data_ptr()
+        self._net.slots = self._slots
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """The Jacobian at x (of the shape the plan was built for)."""
