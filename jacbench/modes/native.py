@@ -34,6 +34,7 @@ import statistics
 import time
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
@@ -42,8 +43,8 @@ from jacbench.modes.native_library import kernel
 from jacbench.modes.prepared import ModeUnavailable, Prepared
 from jacbench.theory.chain_plan import chain_plan
 
-__all__ = ["NATIVE", "NativePlan", "buffer_sizes", "chain_program", "native_jacobian",
-           "prepare_native"]
+__all__ = ["NATIVE", "Buffers", "NativePlan", "buffer_sizes", "chain_program",
+           "native_jacobian", "prepare_native"]
 
 #: Each native mode and the hand-written algorithm it runs (the kernel's ``kind``).
 NATIVE: dict[str, str] = {"forward-native": "forward", "reverse-native": "reverse",
@@ -75,7 +76,7 @@ class _Net(ctypes.Structure):
         ("n_instr", ctypes.c_int), ("program", ctypes.POINTER(ctypes.c_int)),
         ("slots", ctypes.POINTER(ctypes.c_void_p)), ("scratch", ctypes.c_void_p),
         ("slopes", ctypes.c_void_p), ("serial_macs", ctypes.c_longlong),
-        ("final_t", ctypes.c_int)]
+        ("final_t", ctypes.c_int), ("scratch_size", ctypes.c_longlong), ("across", ctypes.c_int)]
 
 
 def chain_program(L: int, D: int, K: int, P: int) -> tuple[list[tuple[int, ...]], list[int]]:
@@ -108,19 +109,33 @@ def chain_program(L: int, D: int, K: int, P: int) -> tuple[list[tuple[int, ...]]
     return program, sizes
 
 
-def buffer_sizes(path: str, L: int, D: int, K: int, P: int, N: int) -> dict[str, int]:
+@dataclass(frozen=True)
+class Buffers:
     """Elements of each buffer the kernel reads or writes besides the weights, input and output,
-    for a plan on ``path`` ("forward", "reverse" or "program"): the one home of these sizes
-    (tests/modes/test_native_bounds.py runs the kernel under AddressSanitizer with exactly these).
+    for one plan: the one home of these sizes (tests/modes/test_native_bounds.py runs the kernel
+    under AddressSanitizer on buffers of exactly these sizes).
 
     acts: the L stored activations; work (two of them): forward's tangents (N·D)×K, or Jᵀ
     (N·D)×P, reverse's adjoints (N·P)×K, nothing for a program; slopes: act'(h) for the batch;
-    scratch: a program's largest scaled factor.
+    scratch: a program's largest scaled factor, per sample; temps: a program's partial
+    products, each one block per sample.
     """
+
+    acts: int
+    work: int
+    slopes: int
+    scratch_each: int
+    scratch: int
+    temps: tuple[int, ...]
+
+
+def buffer_sizes(path: str, L: int, D: int, K: int, P: int, N: int) -> Buffers:
+    """The buffers of a plan on ``path`` ("forward", "reverse" or "program")."""
     work = {"forward": max(D * K, D * P), "reverse": P * K, "program": 0}[path]
-    program = chain_program(L, D, K, P)[0] if path == "program" else []
-    scratch = max((min(m, n) * k for *_, m, k, n, _ in program), default=0)
-    return {"acts": L * N * K, "work": N * work, "slopes": N * K, "scratch": scratch}
+    program, temps = chain_program(L, D, K, P) if path == "program" else ([], [])
+    each = max((min(m, n) * k for *_, m, k, n, _ in program), default=0)
+    return Buffers(acts=L * N * K, work=N * work, slopes=N * K, scratch_each=each,
+                   scratch=N * each, temps=tuple(N * t for t in temps))
 
 
 class NativePlan:
@@ -142,10 +157,11 @@ class NativePlan:
         new = {"dtype": net.dtype}
         path = self._kind(kind)
         sizes = buffer_sizes(path, L, D, K, P, N)
-        self._acts = torch.empty(sizes["acts"], **new)
-        self._work = [torch.empty(sizes["work"], **new) for _ in range(2)]
-        self._slopes = torch.empty(sizes["slopes"], **new)
-        self._scratch = torch.empty(sizes["scratch"], **new)
+        self._acts = torch.empty(sizes.acts, **new)
+        self._work = [torch.empty(sizes.work, **new) for _ in range(2)]
+        self._slopes = torch.empty(sizes.slopes, **new)
+        self._scratch = torch.empty(sizes.scratch, **new)
+        self._temps = [torch.empty(size, **new) for size in sizes.temps]
         self._W = (ctypes.c_void_p * (L + 1))(*(W.data_ptr() for W in self._weights))
         self._b = (ctypes.c_void_p * (L + 1))(
             *((b.data_ptr() for b in self._biases) if self._biases else [None] * (L + 1)))
@@ -153,8 +169,9 @@ class NativePlan:
                          threads, self._W, self._b, self._acts.data_ptr(),
                          self._work[0].data_ptr(), self._work[1].data_ptr())
         self._net.slopes, self._net.scratch = self._slopes.data_ptr(), self._scratch.data_ptr()
+        self._net.scratch_size = sizes.scratch_each
         if self._net.kind == _KIND["program"]:
-            self._bind_program(chain_program(L, D, K, P), **new)
+            self._bind_program(chain_program(L, D, K, P)[0])
         self._ref = ctypes.addressof(self._net)
         self.largest_product = self._largest_product()
         self.threads = threads if native.sets_threads else torch.get_num_threads()
@@ -179,12 +196,9 @@ class NativePlan:
         kind = chain_plan(L, D, K, P).kind
         return "program" if kind == "mixed" else kind
 
-    def _bind_program(self, compiled: tuple[list[tuple[int, ...]], list[int]],
-                      dtype: torch.dtype) -> None:
-        program, sizes = compiled
-        self._temps = [torch.empty(size, dtype=dtype) for size in sizes]
+    def _bind_program(self, program: list[tuple[int, ...]]) -> None:
         self._program = (ctypes.c_int * (8 * len(program)))(*(v for p in program for v in p))
-        self._slots = (ctypes.c_void_p * (len(self._W) + len(sizes)))(
+        self._slots = (ctypes.c_void_p * (len(self._W) + len(self._temps)))(
             *(W.data_ptr() for W in self._weights), *(t.data_ptr() for t in self._temps))
         self._net.n_instr, self._net.program = len(program), self._program
         self._net.slots = self._slots
@@ -207,6 +221,8 @@ class NativePlan:
         quick = time.perf_counter() - start < TUNE_SKIP_S
         if self._net.kind == _KIND["forward"]:
             self._fastest(x, "final_t", (0, 1) if quick else (0,))
+        if self._net.kind == _KIND["program"] and self._net.N > 1 and threads > 1:
+            self._fastest(x, "across", (0, 1) if quick else (1,))
         if kernel().sets_threads and threads > 1:
             self._fastest(x, "serial_macs", SERIAL_MACS if quick else (DEFAULT_SERIAL_MACS,))
             self.threads = 1 if self._net.serial_macs >= self.largest_product else threads

@@ -56,6 +56,8 @@ void jb_set_blas(void *sgemm, void *dgemm, void *set_threads) {
         REAL *slopes; /* N×K values of act'(h) */                                              \
         long long serial_macs; /* products smaller than this run on one thread */              \
         int final_t; /* forward: form Jᵀ for the batch in one product, then transpose */        \
+        long long scratch_size; /* program: one sample's share of scratch */                   \
+        int across; /* program: split the samples, not the products, over the threads */       \
     };
 DECLARE_NET(float, net_f32)
 DECLARE_NET(double, net_f64)

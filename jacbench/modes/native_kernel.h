@@ -124,38 +124,50 @@ static void NAME(reverse)(const struct NAME(net) *net, const REAL *x, REAL *out)
     NAME(mm)(net, 'N', 'N', N * P, D, K, u, K, net->W[0], D, out, D);
 }
 
-/* The chain bracketing, sample by sample: instruction q is 8 ints (out, left, right, s, m, k, n,
- * fold_left): slot out (m×n) = slot left (m×k) · S · slot right (k×n), S = diag(act'(h)) from
- * acts[s], folded into the left factor's columns (fold_left) or the right factor's rows, in the
- * scratch buffer. The last instruction is the root: it writes sample n's P×D Jacobian to out. */
-static void NAME(program)(const struct NAME(net) *net, const REAL *x, REAL *out) {
-    const int N = net->N, D = net->D, K = net->K, P = net->P, act = net->act;
-    NAME(primal)(net, x);
-    for (int n = 0; n < N; n++) {
-        for (int q = 0; q < net->n_instr; q++) {
-            const int *in = net->program + 8 * q;
-            const int m = in[4], k = in[5], c = in[6];
-            const REAL *A = net->slots[in[1]], *B = net->slots[in[2]];
-            const REAL *a = net->acts + ((size_t)in[3] * N + n) * K;
-            REAL *C = q == net->n_instr - 1 ? out + (size_t)n * P * D : net->slots[in[0]];
-            REAL *scaled = net->scratch, *s = net->slopes;
-            NAME(slopes)(act, a, k, s);
-            const int team = NAME(team)(net, (long long)(in[7] ? m : c) * k);
-            if (in[7]) {
-                #pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
-                for (int i = 0; i < m; i++)
-                    for (int j = 0; j < k; j++)
-                        scaled[(size_t)i * k + j] = A[(size_t)i * k + j] * s[j];
-                A = scaled;
-            } else {
-                #pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
-                for (int i = 0; i < k; i++)
-                    for (int j = 0; j < c; j++)
-                        scaled[(size_t)i * c + j] = B[(size_t)i * c + j] * s[i];
-                B = scaled;
-            }
-            NAME(mm)(net, 'N', 'N', m, c, k, A, k, B, c, C, c);
+/* The chain bracketing for sample n: instruction q is 8 ints (out, left, right, s, m, k, c,
+ * fold_left): slot out (m×c) = slot left (m×k) · S · slot right (k×c), S = diag(act'(h)) from
+ * acts[s], folded into the left factor's columns (fold_left) or the right factor's rows, in
+ * sample n's scratch. Slots 0..L are the weights, shared; a partial product's slot holds one
+ * block per sample. The last instruction is the root: sample n's P×D Jacobian, into out_n.
+ * `team` threads split the large scalings; the products use the BLAS's threads. */
+static void NAME(program_sample)(const struct NAME(net) *net, int n, int team, REAL *out_n) {
+    const int N = net->N, K = net->K, L = net->L;
+    REAL *scaled = net->scratch + (size_t)n * net->scratch_size, *s = net->slopes + (size_t)n * K;
+    for (int q = 0; q < net->n_instr; q++) {
+        const int *in = net->program + 8 * q;
+        const int m = in[4], k = in[5], c = in[6];
+        const REAL *A = net->slots[in[1]] + (in[1] > L ? (size_t)n * m * k : 0);
+        const REAL *B = net->slots[in[2]] + (in[2] > L ? (size_t)n * k * c : 0);
+        REAL *C = q == net->n_instr - 1 ? out_n : net->slots[in[0]] + (size_t)n * m * c;
+        NAME(slopes)(net->act, net->acts + ((size_t)in[3] * N + n) * K, k, s);
+        const int split = (long long)(in[7] ? m : c) * k >= PARALLEL_ELEMS ? team : 1;
+        if (in[7]) {
+            #pragma omp parallel for num_threads(split) schedule(static) if (split > 1)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < k; j++) scaled[(size_t)i * k + j] = A[(size_t)i * k + j] * s[j];
+            A = scaled;
+        } else {
+            #pragma omp parallel for num_threads(split) schedule(static) if (split > 1)
+            for (int i = 0; i < k; i++)
+                for (int j = 0; j < c; j++) scaled[(size_t)i * c + j] = B[(size_t)i * c + j] * s[i];
+            B = scaled;
         }
+        NAME(mm)(net, 'N', 'N', m, c, k, A, k, B, c, C, c);
+    }
+}
+
+/* The chain bracketing for the batch: the samples one after another, each product on the
+ * BLAS's threads; or (net->across, a tuned choice) the samples split over the threads, each
+ * sample's products on one (inside the parallel region the BLAS runs single-threaded). */
+static void NAME(program)(const struct NAME(net) *net, const REAL *x, REAL *out) {
+    const int N = net->N, PD = net->P * net->D;
+    NAME(primal)(net, x);
+    if (net->across && net->threads > 1 && N > 1) {
+        #pragma omp parallel for num_threads(net->threads) schedule(static)
+        for (int n = 0; n < N; n++) NAME(program_sample)(net, n, 1, out + (size_t)n * PD);
+    } else {
+        for (int n = 0; n < N; n++)
+            NAME(program_sample)(net, n, net->threads, out + (size_t)n * PD);
     }
 }
 

@@ -69,9 +69,10 @@ def test_chain_native_runs_mixed_plans_sample_by_sample(shape, N):
 @pytest.mark.parametrize("case", [Case(3, 4, 9, 6, None, "tanh", True, seed=6),
                                   Case(2, 7, 3, 11, 4, "relu", False, seed=7),  # D·P > K·max
                                   Case(2, 70, 120, 90, 4, "sigmoid", True, seed=8),
-                                  Case(3, 300, 200, 310, None, "tanh", False, seed=9)],
+                                  Case(3, 300, 200, 310, None, "tanh", False, seed=9),
+                                  Case(3, 40, 6, 50, 5, "relu", True, seed=10)],
                          ids=["single", "narrow-K-batch", "parallel-scalings",
-                              "parallel-chain-scalings"])
+                              "parallel-chain-scalings", "chain-program-batch"])
 def test_every_tuned_choice_gives_the_same_jacobian(case, final_t, serial_macs):
     """Whatever the first call's timing picks (threads per product, forward's final product
     as Jᵀ or J), the Jacobian is the reference's."""
@@ -79,6 +80,7 @@ def test_every_tuned_choice_gives_the_same_jacobian(case, final_t, serial_macs):
     for kind in ("forward", "reverse", "chain"):
         plan = native.NativePlan(kind, net, tuple(x.shape), 2)
         plan._net.final_t, plan._net.serial_macs = final_t, serial_macs
+        plan._net.across = final_t  # a program's samples split over threads, or in turn
         torch.testing.assert_close(plan(x), jacbench.jacobian(net, x, kind), rtol=1e-12,
                                    atol=1e-12)
 

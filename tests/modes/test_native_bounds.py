@@ -2,9 +2,9 @@
 
 A C harness calls the kernel (compiled with AddressSanitizer and UndefinedBehaviorSanitizer) on
 buffers of exactly ``native.buffer_sizes``, with a plain reference GEMM standing in for the BLAS,
-at every path (forward, reverse, a chain program), both forms of forward's last product, and both
-thread policies; a write or read one element past any buffer fails the run. Skipped where the C
-compiler has no sanitizers.
+at every path (forward, reverse, a chain program), both forms of forward's last product, a
+program's samples one after another and split over threads, and both thread policies; a write or
+read one element past any buffer fails the run. Skipped where the C compiler has no sanitizers.
 """
 
 from __future__ import annotations
@@ -55,8 +55,10 @@ int main(void) {
 
 
 def _case(L: int, D: int, K: int, P: int, N: int, path: str, final_t: int) -> str:
+    across = final_t  # a program's two batch strategies ride on the two runs of each path
     sizes = native.buffer_sizes(path, L, D, K, P, N)
-    program, temps = native.chain_program(L, D, K, P) if path == "program" else ([], [])
+    program = native.chain_program(L, D, K, P)[0] if path == "program" else []
+    temps = sizes.temps
     flat = ",".join(str(v) for step in program for v in step) or "0"
     dims = [(K, D)] + [(K, K)] * (L - 1) + [(P, K)]
     kind = {"forward": 0, "reverse": 1, "program": 2}[path]
@@ -68,9 +70,9 @@ def _case(L: int, D: int, K: int, P: int, N: int, path: str, final_t: int) -> st
     lines += [
         f" struct net_f32 net = {{{L}, {D}, {K}, {P}, {N}, 0, {kind}, 2,"
         " (const float *const *)W, (const float *const *)b,"
-        f" fresh({sizes['acts']}), fresh({sizes['work']}), fresh({sizes['work']}),"
-        f" {len(program)}, prog, slots, fresh({sizes['scratch']}), fresh({sizes['slopes']}),"
-        f" 0, {final_t}}};",
+        f" fresh({sizes.acts}), fresh({sizes.work}), fresh({sizes.work}),"
+        f" {len(program)}, prog, slots, fresh({sizes.scratch}), fresh({sizes.slopes}),"
+        f" 0, {final_t}, {sizes.scratch_each}, {across}}};",
         f" float *x = fresh({N * D}), *J = fresh({N * P * D});",
         " for (int serial = 0; serial < 2; serial++) {",
         "  net.serial_macs = serial ? (1LL << 62) : 0;",
