@@ -12,8 +12,12 @@ ratios) and the fraction of the floor it reaches: the floor is the least time th
 allows for the best hand-written algorithm at the measured ceilings. Then one table: per config
 the best of jacbench's own modes (hand-written, native, compiled hand-written), the best JAX mode,
 the best torch library mode, the floor, their ratios, and the performance targets met or missed.
-The markdown also goes to ``OUT/_perf.md``. All the measuring is the sweep's; this file only
-chooses points and renders.
+Where a FLOP-floor target is missed, the script then times the matrix products of that mode's
+algorithm alone, each shape repeated through ``torch.mm`` (``theory.operations`` lists them):
+the least time this BLAS needs for the Jacobian's arithmetic, which says how much of the gap is
+the BLAS at these shapes and how much is everything else. The markdown also goes to
+``OUT/_perf.md``. Apart from that check, all the measuring is the sweep's; this file chooses
+points and renders.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from jacbench.analysis.crossover import round_ratio
+from jacbench.measure.timing import time_callable
 from jacbench.modes.catalog import (
     CATALOG,
     COMPILED_PEER,
@@ -40,6 +46,7 @@ from jacbench.results.point import point_label
 from jacbench.results.schema import Role, Status
 from jacbench.run.spec import SweepSpec, build_spec
 from jacbench.run.sweep import run_sweep
+from jacbench.theory.operations import GEMM, base_mode, operations
 
 CONFIGS: tuple[tuple[int, int, int, int, int], ...] = (  # (L, D, K, P, N)
     (10, 2, 30, 10, 1),
@@ -172,7 +179,64 @@ def summary(frame: pd.DataFrame) -> list[str]:
     return [*lines, *table(headers, body), ""]
 
 
-def render(frame: pd.DataFrame) -> str:
+def _floor_missed(ours: dict) -> bool:
+    kind, verdicts = _targets(ours, None)
+    return kind == "roofline" and any("FLOP floor" in v and v.endswith("missed")
+                                      for v in verdicts)
+
+
+def products_alone(frame: pd.DataFrame, min_run_time: float = 0.2
+                   ) -> dict[tuple, tuple[float, float]]:
+    """Per config whose FLOP-floor target is missed: seconds of the best jacbench mode's matrix
+    products alone (each shape timed through ``torch.mm`` into a preallocated output, at the
+    run's threads, times its repeats), the arithmetic with nothing around it; and its FLOPs."""
+    alone = {}
+    sweep = frame[frame["role"] == Role.SWEEP]
+    for key, rows in sweep.groupby(["L", "D", "K", "P", "batch"], sort=False):
+        ours = _fastest(rows[rows["mode"].isin(jacbench_modes())])
+        if ours is None or not _floor_missed(ours) or ours["device"] != "cpu":
+            continue
+        torch.set_num_threads(int(ours["num_threads"]))
+        dtype = getattr(torch, ours["dtype"])
+        total = flops = 0.0
+        for op in operations(base_mode(ours["mode"]), *map(int, key)):
+            if op.kind == GEMM and op.smallest > 1:
+                a, b = torch.randn(op.m, op.k, dtype=dtype), torch.randn(op.k, op.n, dtype=dtype)
+                c = torch.empty(op.m, op.n, dtype=dtype)
+                timing = time_callable(lambda a=a, b=b, c=c: torch.mm(a, b, out=c),
+                                       min_run_time=min_run_time)
+                total += op.repeat * timing.median_s
+                flops += op.repeat * 2.0 * op.macs
+        alone[tuple(int(v) for v in key)] = (total, flops)
+    return alone
+
+
+def missed_floor_section(frame: pd.DataFrame, alone: dict[tuple, tuple[float, float]]
+                         ) -> list[str]:
+    """The products alone beside jacbench's time and the floor, where the floor was missed."""
+    if not alone:
+        return []
+    body = []
+    sweep = frame[frame["role"] == Role.SWEEP]
+    for key, rows in sweep.groupby(["L", "D", "K", "P", "batch"], sort=False):
+        key = tuple(int(v) for v in key)
+        if key not in alone:
+            continue
+        ours = _fastest(rows[rows["mode"].isin(jacbench_modes())])
+        (seconds, flops), floor = alone[key], float(ours["floor_s"])
+        body.append([point_label(ours), f"{ours['mode']} {fmt_time(ours['time_median_s'])}",
+                     fmt_time(floor), f"{fmt_time(seconds)} ({flops / seconds / 1e9:.0f} GFLOP/s)",
+                     f"{seconds / ours['time_median_s']:.2f}", f"{floor / seconds:.2f}"])
+    return ["## Where the FLOP floor is missed: the products alone", "",
+            "Each matrix product of jacbench's mode timed alone (`torch.mm` into a preallocated "
+            "output, same threads, measured after the sweep; matrix-vector products left out) and "
+            "summed: the time this BLAS needs for the arithmetic with nothing around it. Floor / "
+            "products alone is the most the mode could reach with these BLAS calls.",
+            *table(["config", "best jacbench", "floor", "products alone", "alone / jacbench",
+                    "floor / products alone"], body), ""]
+
+
+def render(frame: pd.DataFrame, alone: dict[tuple, tuple[float, float]] | None = None) -> str:
     sweep = frame[frame["role"] == Role.SWEEP]
     env = sweep.iloc[0]
     lines = ["# jacbench performance configs", "",
@@ -185,7 +249,7 @@ def render(frame: pd.DataFrame) -> str:
              "ratios", ""]
     for _, rows in sweep.groupby(["L", "D", "K", "P", "batch"], sort=False):
         lines += config_section(rows)
-    return "\n".join(lines + summary(sweep))
+    return "\n".join(lines + summary(sweep) + missed_floor_section(frame, alone or {}))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -220,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     except (SpecError, ResultsError) as exc:
         print(f"perf_configs: error: {exc}", file=sys.stderr)
         return 2
-    text = render(read_results(args.out))
+    frame = read_results(args.out)
+    text = render(frame, products_alone(frame, args.min_run_time))
     print(text)
     (args.out / "_perf.md").write_text(text + "\n")
     return 0
