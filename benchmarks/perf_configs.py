@@ -95,6 +95,13 @@ def _two_read_floor(r: dict) -> float:
     return 2 * (K * D + (L - 1) * K * K + P * K) * itemsize / float(r["peak_bandwidth"])
 
 
+def _flop_floor_fraction(ours: dict) -> float | None:
+    """FLOP floor / time where the time model calls jacbench's mode compute-bound, else None."""
+    if not str(ours.get("predicted_bound") or "").endswith("compute-bound"):
+        return None
+    return float(ours["floor_s"]) / ours["time_median_s"]
+
+
 def _targets(ours: dict, peer: dict | None) -> tuple[str, list[str]]:
     """The floor this config is held to, and each target's outcome, in words."""
     L, D, K, P, N = (int(ours[a]) for a in ("L", "D", "K", "P", "batch"))
@@ -111,8 +118,8 @@ def _targets(ours: dict, peer: dict | None) -> tuple[str, list[str]]:
         verdicts.append(f"two-read floor {fraction:.2f} >= {BYTES_FRACTION:g}: "
                         f"{'met' if fraction >= BYTES_FRACTION else 'missed'}")
         return "two reads", verdicts
-    if str(ours.get("predicted_bound") or "").endswith("compute-bound"):
-        fraction = float(ours["floor_s"]) / ours["time_median_s"]
+    fraction = _flop_floor_fraction(ours)
+    if fraction is not None:
         verdicts.append(f"FLOP floor {fraction:.2f} >= {FLOOR_FRACTION:g}: "
                         f"{'met' if fraction >= FLOOR_FRACTION else 'missed'}")
     return "roofline", verdicts
@@ -179,54 +186,42 @@ def summary(frame: pd.DataFrame) -> list[str]:
     return [*lines, *table(headers, body), ""]
 
 
-def _floor_missed(ours: dict) -> bool:
-    kind, verdicts = _targets(ours, None)
-    return kind == "roofline" and any("FLOP floor" in v and v.endswith("missed")
-                                      for v in verdicts)
-
-
 def products_alone(frame: pd.DataFrame, min_run_time: float = 0.2
-                   ) -> dict[tuple, tuple[float, float]]:
-    """Per config whose FLOP-floor target is missed: seconds of the best jacbench mode's matrix
-    products alone (each shape timed through ``torch.mm`` into a preallocated output, at the
-    run's threads, times its repeats), the arithmetic with nothing around it; and its FLOPs."""
-    alone = {}
+                   ) -> list[tuple[dict, float, float]]:
+    """Per CPU config whose FLOP-floor target is missed: jacbench's best row, the seconds of its
+    mode's matrix products alone (each shape timed through ``torch.mm`` into a preallocated
+    output, at the run's threads, times its repeats) and their FLOPs: the arithmetic with
+    nothing around it."""
+    found = []
     sweep = frame[frame["role"] == Role.SWEEP]
     for key, rows in sweep.groupby(["L", "D", "K", "P", "batch"], sort=False):
         ours = _fastest(rows[rows["mode"].isin(jacbench_modes())])
-        if ours is None or not _floor_missed(ours) or ours["device"] != "cpu":
+        fraction = None if ours is None else _flop_floor_fraction(ours)
+        if fraction is None or fraction >= FLOOR_FRACTION or ours["device"] != "cpu":
             continue
         torch.set_num_threads(int(ours["num_threads"]))
         dtype = getattr(torch, ours["dtype"])
-        total = flops = 0.0
+        seconds = flops = 0.0
         for op in operations(base_mode(ours["mode"]), *map(int, key)):
             if op.kind == GEMM and op.smallest > 1:
                 a, b = torch.randn(op.m, op.k, dtype=dtype), torch.randn(op.k, op.n, dtype=dtype)
                 c = torch.empty(op.m, op.n, dtype=dtype)
                 timing = time_callable(lambda a=a, b=b, c=c: torch.mm(a, b, out=c),
                                        min_run_time=min_run_time)
-                total += op.repeat * timing.median_s
+                seconds += op.repeat * timing.median_s
                 flops += op.repeat * 2.0 * op.macs
-        alone[tuple(int(v) for v in key)] = (total, flops)
-    return alone
+        found.append((ours, seconds, flops))
+    return found
 
 
-def missed_floor_section(frame: pd.DataFrame, alone: dict[tuple, tuple[float, float]]
-                         ) -> list[str]:
+def missed_floor_section(alone: list[tuple[dict, float, float]]) -> list[str]:
     """The products alone beside jacbench's time and the floor, where the floor was missed."""
     if not alone:
         return []
-    body = []
-    sweep = frame[frame["role"] == Role.SWEEP]
-    for key, rows in sweep.groupby(["L", "D", "K", "P", "batch"], sort=False):
-        key = tuple(int(v) for v in key)
-        if key not in alone:
-            continue
-        ours = _fastest(rows[rows["mode"].isin(jacbench_modes())])
-        (seconds, flops), floor = alone[key], float(ours["floor_s"])
-        body.append([point_label(ours), f"{ours['mode']} {fmt_time(ours['time_median_s'])}",
-                     fmt_time(floor), f"{fmt_time(seconds)} ({flops / seconds / 1e9:.0f} GFLOP/s)",
-                     f"{seconds / ours['time_median_s']:.2f}", f"{floor / seconds:.2f}"])
+    body = [[point_label(ours), f"{ours['mode']} {fmt_time(ours['time_median_s'])}",
+             fmt_time(ours["floor_s"]), f"{fmt_time(seconds)} ({flops / seconds / 1e9:.0f} "
+             "GFLOP/s)", f"{seconds / ours['time_median_s']:.2f}",
+             f"{float(ours['floor_s']) / seconds:.2f}"] for ours, seconds, flops in alone]
     return ["## Where the FLOP floor is missed: the products alone", "",
             "Each matrix product of jacbench's mode timed alone (`torch.mm` into a preallocated "
             "output, same threads, measured after the sweep; matrix-vector products left out) and "
@@ -236,7 +231,7 @@ def missed_floor_section(frame: pd.DataFrame, alone: dict[tuple, tuple[float, fl
                     "floor / products alone"], body), ""]
 
 
-def render(frame: pd.DataFrame, alone: dict[tuple, tuple[float, float]] | None = None) -> str:
+def render(frame: pd.DataFrame, alone: list[tuple[dict, float, float]] | None = None) -> str:
     sweep = frame[frame["role"] == Role.SWEEP]
     env = sweep.iloc[0]
     lines = ["# jacbench performance configs", "",
@@ -249,7 +244,7 @@ def render(frame: pd.DataFrame, alone: dict[tuple, tuple[float, float]] | None =
              "ratios", ""]
     for _, rows in sweep.groupby(["L", "D", "K", "P", "batch"], sort=False):
         lines += config_section(rows)
-    return "\n".join(lines + summary(sweep) + missed_floor_section(frame, alone or {}))
+    return "\n".join(lines + summary(sweep) + missed_floor_section(alone or []))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

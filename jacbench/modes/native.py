@@ -30,6 +30,7 @@ torch.Size([4, 2])
 from __future__ import annotations
 
 import ctypes
+import functools
 import statistics
 import time
 import weakref
@@ -79,7 +80,9 @@ class _Net(ctypes.Structure):
         ("final_t", ctypes.c_int), ("scratch_size", ctypes.c_longlong), ("across", ctypes.c_int)]
 
 
-def chain_program(L: int, D: int, K: int, P: int) -> tuple[list[tuple[int, ...]], list[int]]:
+@functools.lru_cache(maxsize=256)
+def chain_program(L: int, D: int, K: int, P: int
+                  ) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]:
     """The chain plan's bracketing as the kernel's instructions, and each partial product's size.
 
     Post-order over the plan's tree: a product (left, right) of an m×k by a k×n factor becomes
@@ -106,7 +109,7 @@ def chain_program(L: int, D: int, K: int, P: int) -> tuple[list[tuple[int, ...]]
         return out, m, n
 
     visit(chain_plan(L, D, K, P).tree)
-    return program, sizes
+    return tuple(program), tuple(sizes)
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ class Buffers:
 def buffer_sizes(path: str, L: int, D: int, K: int, P: int, N: int) -> Buffers:
     """The buffers of a plan on ``path`` ("forward", "reverse" or "program")."""
     work = {"forward": max(D * K, D * P), "reverse": P * K, "program": 0}[path]
-    program, temps = chain_program(L, D, K, P) if path == "program" else ([], [])
+    program, temps = chain_program(L, D, K, P) if path == "program" else ((), ())
     each = max((min(m, n) * k for *_, m, k, n, _ in program), default=0)
     return Buffers(acts=L * N * K, work=N * work, slopes=N * K, scratch_each=each,
                    scratch=N * each, temps=tuple(N * t for t in temps))
@@ -147,7 +150,7 @@ class NativePlan:
         if net.dtype not in (torch.float32, torch.float64):
             raise ModeUnavailable(f"the native modes take float32 or float64, not {net.dtype}")
         native = kernel()
-        self._entry = native.entry(net.dtype)
+        self._entry, self._sets_threads = native.entry(net.dtype), native.sets_threads
         N = shape[0] if len(shape) == 2 else 1
         L, D, K, P = self._net_shape = net.L, net.D, net.K, net.P
         self.out_shape = (N, P, D) if len(shape) == 2 else (P, D)
@@ -170,21 +173,20 @@ class NativePlan:
                          self._work[0].data_ptr(), self._work[1].data_ptr())
         self._net.slopes, self._net.scratch = self._slopes.data_ptr(), self._scratch.data_ptr()
         self._net.scratch_size = sizes.scratch_each
-        if self._net.kind == _KIND["program"]:
-            self._bind_program(chain_program(L, D, K, P)[0])
+        program = chain_program(L, D, K, P)[0] if path == "program" else ()
+        if program:
+            self._bind_program(program)
         self._ref = ctypes.addressof(self._net)
-        self.largest_product = self._largest_product()
+        self.largest_product = self._largest_product(program)
         self.threads = threads if native.sets_threads else torch.get_num_threads()
         self._tune(threads)
 
-    def _largest_product(self) -> int:
+    def _largest_product(self, program: tuple[tuple[int, ...], ...]) -> int:
         """Multiply-adds of the plan's largest product (for the thread policy's record)."""
+        if program:
+            return max(m * k * n for *_, m, k, n, _ in program)
         _, D, K, P = self._net_shape
-        N = self.out_shape[0] if len(self.out_shape) == 3 else 1
-        if self._net.kind == _KIND["program"]:
-            program = self._program
-            return max(program[8 * q + 4] * program[8 * q + 5] * program[8 * q + 6]
-                       for q in range(self._net.n_instr))
+        N = self._net.N
         tangents = D if self._net.kind == _KIND["forward"] else P
         return max(N * tangents * K * K, N * P * K * D, N * K * max(K, D))
 
@@ -196,7 +198,7 @@ class NativePlan:
         kind = chain_plan(L, D, K, P).kind
         return "program" if kind == "mixed" else kind
 
-    def _bind_program(self, program: list[tuple[int, ...]]) -> None:
+    def _bind_program(self, program: tuple[tuple[int, ...], ...]) -> None:
         self._program = (ctypes.c_int * (8 * len(program)))(*(v for p in program for v in p))
         self._slots = (ctypes.c_void_p * (len(self._W) + len(self._temps)))(
             *(W.data_ptr() for W in self._weights), *(t.data_ptr() for t in self._temps))
@@ -223,7 +225,7 @@ class NativePlan:
             self._fastest(x, "final_t", (0, 1) if quick else (0,))
         if self._net.kind == _KIND["program"] and self._net.N > 1 and threads > 1:
             self._fastest(x, "across", (0, 1) if quick else (1,))
-        if kernel().sets_threads and threads > 1:
+        if self._sets_threads and threads > 1:
             self._fastest(x, "serial_macs", SERIAL_MACS if quick else (DEFAULT_SERIAL_MACS,))
             self.threads = 1 if self._net.serial_macs >= self.largest_product else threads
 

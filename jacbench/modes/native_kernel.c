@@ -21,6 +21,13 @@ enum { KIND_FORWARD = 0, KIND_REVERSE = 1, KIND_PROGRAM = 2 };
  * the same libgomp pool torch's BLAS threads come from). */
 #define PARALLEL_ELEMS 32768
 
+/* How many of `threads` an elementwise pass over `elems` values uses: all of them once the pass
+ * is big enough that splitting it pays for the fork and join (a scaling of a 64×4096×256
+ * adjoint is 4 MB of memory traffic per layer); one below that. */
+static inline int team_for(int threads, long long elems) {
+    return threads > 1 && elems >= PARALLEL_ELEMS ? threads : 1;
+}
+
 typedef void (*sgemm_fn)(const char *, const char *, const int *, const int *, const int *,
                          const float *, const float *, const int *, const float *, const int *,
                          const float *, float *, const int *);

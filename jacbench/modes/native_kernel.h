@@ -50,20 +50,13 @@ static void NAME(primal)(const struct NAME(net) *net, const REAL *x) {
     }
 }
 
-/* How many threads an elementwise pass over `elems` values uses: the plan's, once the pass is
- * big enough that splitting it pays for the fork and join (a scaling of a 64×4096×256 adjoint
- * is 4 MB of memory traffic per layer); one below that. */
-static inline int NAME(team)(const struct NAME(net) *net, long long elems) {
-    return net->threads > 1 && elems >= PARALLEL_ELEMS ? net->threads : 1;
-}
-
 /* rows[n][r][k] *= act'(h)[n][k]: the diagonal S of sample n scales every row of its block. */
 static void NAME(scale_rows)(const struct NAME(net) *net, REAL *rows, const REAL *a, int R) {
     const int N = net->N, K = net->K;
     const REAL *s = net->slopes;
     NAME(slopes)(net->act, a, N * K, net->slopes);  /* every sample's at once: N×K */
     const long long total = (long long)N * R;
-    const int team = NAME(team)(net, total * K);
+    const int team = team_for(net->threads, total * K);
     #pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
     for (long long nr = 0; nr < total; nr++) {
         const REAL *sn = s + (nr / R) * K;
@@ -81,7 +74,7 @@ static void NAME(forward)(const struct NAME(net) *net, const REAL *x, REAL *out)
     const REAL *W1 = net->W[0];
     const REAL *s = net->slopes;
     NAME(slopes)(act, net->acts, N * K, net->slopes);
-    const int team = NAME(team)(net, (long long)N * D * K);
+    const int team = team_for(net->threads, (long long)N * D * K);
     #pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
     for (int n = 0; n < N; n++) {
         REAL *block = u + (size_t)n * D * K;
@@ -140,7 +133,7 @@ static void NAME(program_sample)(const struct NAME(net) *net, int n, int team, R
         const REAL *B = net->slots[in[2]] + (in[2] > L ? (size_t)n * k * c : 0);
         REAL *C = q == net->n_instr - 1 ? out_n : net->slots[in[0]] + (size_t)n * m * c;
         NAME(slopes)(net->act, net->acts + ((size_t)in[3] * N + n) * K, k, s);
-        const int split = (long long)(in[7] ? m : c) * k >= PARALLEL_ELEMS ? team : 1;
+        const int split = team_for(team, (long long)(in[7] ? m : c) * k);
         if (in[7]) {
             #pragma omp parallel for num_threads(split) schedule(static) if (split > 1)
             for (int i = 0; i < m; i++)
