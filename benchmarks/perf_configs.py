@@ -30,8 +30,7 @@ import pandas as pd
 import torch
 
 from jacbench.analysis.crossover import round_ratio
-from jacbench.measure.timing import time_callable
-from jacbench.modes.catalog import (
+from jacbench.catalog import (
     CATALOG,
     COMPILED_PEER,
     HAND_WRITTEN,
@@ -39,6 +38,7 @@ from jacbench.modes.catalog import (
     jacbench_modes,
     mode_order,
 )
+from jacbench.measure.timing import time_callable
 from jacbench.render.format import fmt_percent, fmt_time
 from jacbench.render.markdown import table
 from jacbench.results.folder import read_results
@@ -46,7 +46,7 @@ from jacbench.results.point import point_label
 from jacbench.results.schema import Role, Status
 from jacbench.run.spec import SweepSpec, build_spec
 from jacbench.run.sweep import run_sweep
-from jacbench.theory.operations import GEMM, base_mode, operations
+from jacbench.theory.operations import GEMM, operations
 
 CONFIGS: tuple[tuple[int, int, int, int, int], ...] = (  # (L, D, K, P, N)
     (10, 2, 30, 10, 1),
@@ -202,7 +202,7 @@ def products_alone(frame: pd.DataFrame, min_run_time: float = 0.2
         torch.set_num_threads(int(ours["num_threads"]))
         dtype = getattr(torch, ours["dtype"])
         seconds = flops = 0.0
-        for op in operations(base_mode(ours["mode"]), *map(int, key)):
+        for op in operations(CATALOG[ours["mode"]].algorithm, *map(int, key)):
             if op.kind == GEMM and op.smallest > 1:
                 a, b = torch.randn(op.m, op.k, dtype=dtype), torch.randn(op.k, op.n, dtype=dtype)
                 c = torch.empty(op.m, op.n, dtype=dtype)

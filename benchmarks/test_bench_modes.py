@@ -26,8 +26,8 @@ import pytest
 import torch
 
 import jacbench
+from jacbench.catalog import CATALOG, COMPILED
 from jacbench.model.reference import TOLERANCE, relative_error
-from jacbench.modes.catalog import CATALOG, COMPILED
 from jacbench.modes.registry import ModeUnavailable, prepare
 from jacbench.theory.cost import cost
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-# Imported before ``modes`` is defined: importing the subpackage jacbench.modes binds the name
-# ``modes`` here to it, and the function below must win (``jacbench.modes()`` is public API).
-from jacbench.modes.catalog import mode_names as _mode_names
+# The subpackage jacbench.modes (torch-free itself) is imported before ``modes`` is defined:
+# importing it binds the name ``modes`` here, and the function below must win
+# (``jacbench.modes()`` is public API).
+import jacbench.modes as _modes_package  # noqa: F401
+from jacbench.catalog import mode_names as _mode_names
 
 __version__ = "0.1.0"
 

@@ -1,5 +1,6 @@
 """The architecture holds: each folder imports only what ARCHITECTURE.md allows, the read-side
-folders never load torch, and modules and functions stay small enough to read."""
+folders never load torch, the package has no import circle, and modules and functions stay
+small enough to read."""
 
 from __future__ import annotations
 
@@ -12,20 +13,23 @@ import pytest
 
 PACKAGE = Path(__file__).parents[1] / "jacbench"
 
-#: Which jacbench folders each folder may import from (besides itself): ARCHITECTURE.md's table.
-#: ``cli/`` and the package's ``__init__`` may import anything.
+#: The ground floor: top-level modules every folder may read, which import nothing of jacbench.
+GROUND = {"catalog"}
+#: Which jacbench folders each folder may import from (besides itself and the ground floor):
+#: ARCHITECTURE.md's table. ``cli/`` and the package's ``__init__`` may import anything.
 ALLOWED: dict[str, set[str]] = {
     "model": set(),
     "theory": set(),
     "modes": {"model", "theory"},
-    "results": set(),
+    "results": {"theory"},
     "measure": {"theory", "results"},
     "run": {"model", "modes", "theory", "measure", "results"},
-    "analysis": {"results", "theory", "modes.catalog"},
-    "render": {"analysis", "results", "theory", "modes.catalog"},
+    "analysis": {"results", "theory"},
+    "render": {"analysis", "results", "theory"},
 }
-#: Folders whose modules never import torch, so results can be read and rendered anywhere.
-TORCH_FREE = ("results", "analysis", "render", "theory")
+#: Folders (and ground-floor modules) that never import torch, so results can be read and
+#: rendered anywhere.
+TORCH_FREE = ("results", "analysis", "render", "theory", *GROUND)
 MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 60
 
@@ -47,7 +51,14 @@ def imported(path: Path) -> set[str]:
 
 def folder_of(path: Path) -> str | None:
     relative = path.relative_to(PACKAGE)
-    return relative.parts[0] if len(relative.parts) > 1 else None
+    if len(relative.parts) == 1:
+        return path.stem if path.stem in GROUND else None
+    return relative.parts[0]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(("jacbench", *(parts[:-1] if parts[-1] == "__init__" else parts)))
 
 
 @pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
@@ -55,7 +66,7 @@ def test_imports_follow_the_flow(path: Path) -> None:
     folder = folder_of(path)
     if folder in (None, "cli"):  # the command line and the package's __init__ may import all
         return
-    allowed = ALLOWED[folder] | {folder}
+    allowed = set() if folder in GROUND else ALLOWED[folder] | GROUND | {folder}
     for name in imported(path):
         target = name.removeprefix("jacbench.")
         assert any(target == a or target.startswith(a + ".") for a in allowed), (
@@ -64,13 +75,51 @@ def test_imports_follow_the_flow(path: Path) -> None:
 
 
 def test_the_read_side_never_loads_torch() -> None:
-    names = [".".join(("jacbench", *p.relative_to(PACKAGE).with_suffix("").parts))
-             for p in modules() if folder_of(p) in TORCH_FREE and p.stem != "__init__"]
+    names = [module_name(p) for p in modules()
+             if folder_of(p) in TORCH_FREE and p.stem != "__init__"]
     code = ("import sys\n" + "".join(f"import {n}\n" for n in names)
             + "import jacbench\nprint('torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=True)
     assert done.stdout.strip() == "False", f"torch was imported by one of {names}"
+
+
+def _circle(graph: dict[str, set[str]]) -> list[str]:
+    """One import circle of ``graph`` (module -> modules it imports), or [] if there is none."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: finished
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node], path[len(path):] = 1, [node]
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                return [*path[path.index(target):], target]
+            if target not in state and (found := visit(target)):
+                return found
+        state[node] = 2
+        path.pop()
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
+def test_the_package_has_no_import_circle() -> None:
+    names = {module_name(p) for p in modules()}
+    graph = {}
+    for p in modules():
+        if p.name == "__init__.py":  # a package's lazy public names are not an import order
+            continue
+        graph[module_name(p)] = {n for n in imported(p) if n in names
+                                 and not (n != "jacbench" and module_name(p).startswith(n + "."))}
+    assert _circle(graph) == [], " -> ".join(_circle(graph))
+
+
+def test_the_circle_finder_finds_one() -> None:
+    assert _circle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _circle({"a": {"b"}, "b": set()}) == []
 
 
 @pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))

@@ -14,7 +14,7 @@ import math
 import pandas as pd
 
 from jacbench.analysis.table import group_by
-from jacbench.modes.catalog import (
+from jacbench.catalog import (
     CATALOG,
     COMPILED,
     COMPILED_PEER,

@@ -20,7 +20,7 @@ import pandas as pd
 
 from jacbench.analysis.cost_lookup import stored_flops, theory_flops
 from jacbench.analysis.table import Fixed, group_by
-from jacbench.modes.catalog import mode_order
+from jacbench.catalog import mode_order
 from jacbench.results.point import AXES, POINT_FIELDS
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from jacbench.analysis.fits import find_sweeps, loglog_slope
 from jacbench.analysis.table import Fixed, group_by
-from jacbench.modes.catalog import CATALOG, HAND_WRITTEN, mode_order
+from jacbench.catalog import CATALOG, HAND_WRITTEN, mode_order
 from jacbench.results.point import AXES, POINT_FIELDS
 
 __all__ = ["ADVISOR_WITHIN", "AdvisorScore", "ModeError", "SlopeCheck", "advisor_score",

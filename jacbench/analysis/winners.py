@@ -16,7 +16,7 @@ import pandas as pd
 
 from jacbench.analysis.cost_lookup import theory_flops
 from jacbench.analysis.table import Fixed, group_by, select
-from jacbench.modes.catalog import hand_written
+from jacbench.catalog import hand_written
 from jacbench.results.point import CONTEXT, POINT_FIELDS
 
 Cell = tuple[int, int]  # (D, P)

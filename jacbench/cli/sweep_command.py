@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jacbench
+from jacbench.catalog import default_modes
 from jacbench.cli.arguments import (
     EXIT_INTERRUPTED,
     UserError,
@@ -19,7 +20,6 @@ from jacbench.cli.arguments import (
     positive_int,
 )
 from jacbench.cli.folder_commands import plots_and_report
-from jacbench.modes.catalog import default_modes
 from jacbench.results.point import AXES
 from jacbench.results.schema import MAX_INT
 from jacbench.run.settings import Settings

@@ -1,5 +1,5 @@
 """Jacobian modes: hand-written (forward, reverse, chain) and the library baselines.
 
-``catalog`` names them without torch; ``registry`` binds them to their implementations in
+``jacbench.catalog`` names them without torch; ``registry`` binds them to their implementations in
 ``handwritten``, ``chain`` and ``baselines`` and gives the one public call, ``jacobian``.
 """

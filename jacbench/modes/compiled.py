@@ -31,24 +31,12 @@ from collections.abc import Callable
 import torch
 
 from jacbench.model.mlp import MLP
-from jacbench.modes import baselines, chain, handwritten
 from jacbench.modes.prepared import Prepared
 
-__all__ = ["COMPILED", "INDUCTOR_OPTIONS", "compiled_jacobian", "prepare_compiled"]
+__all__ = ["INDUCTOR_OPTIONS", "compiled_jacobian", "prepare_compiled"]
 
 JacobianFn = Callable[[MLP, torch.Tensor], torch.Tensor]
 Program = Callable[[torch.Tensor], torch.Tensor]
-
-#: Each compiled mode: the eager mode it compiles, its function, and how it is compiled.
-COMPILED: dict[str, tuple[str, JacobianFn, str]] = {
-    "forward-compiled": ("forward", handwritten.forward_jacobian, "torch.compile"),
-    "reverse-compiled": ("reverse", handwritten.reverse_jacobian, "torch.compile"),
-    "chain-compiled": ("chain", chain.chain_jacobian, "torch.compile"),
-    "jacrev-compiled": ("jacrev", baselines.jacrev, "torch.compile"),
-    "forward-aoti": ("forward", handwritten.forward_jacobian, "aoti"),
-    "reverse-aoti": ("reverse", handwritten.reverse_jacobian, "aoti"),
-    "chain-aoti": ("chain", chain.chain_jacobian, "aoti"),
-}
 
 #: Inductor settings for torch.compile, the fastest of default, cpp_wrapper and
 #: max-autotune-no-cudagraphs at the three shapes we measured (CHANGELOG): cpp_wrapper calls the
@@ -100,12 +88,16 @@ def _aoti(eager: JacobianFn, net: MLP, x: torch.Tensor) -> Program:
         return torch._inductor.aoti_load_package(path)
 
 
-def _program(mode: str, net: MLP, x: torch.Tensor) -> Program:
+#: How each inductor implementation (the catalogue's name) compiles an eager function.
+_COMPILERS: dict[str, Callable[[JacobianFn, MLP, torch.Tensor], Program]] = {
+    "torch.compile": _torch_compile, "aoti": _aoti}
+
+
+def _program(mode: str, eager: JacobianFn, how: str, net: MLP, x: torch.Tensor) -> Program:
     per_net = _CACHE.setdefault(net, {})
     key = (mode, tuple(x.shape), x.dtype, str(x.device))
     if key not in per_net:
-        _, eager, how = COMPILED[mode]
-        per_net[key] = (_aoti if how == "aoti" else _torch_compile)(eager, net, x)
+        per_net[key] = _COMPILERS[how](eager, net, x)
     return per_net[key]
 
 
@@ -114,7 +106,8 @@ def _as_tensor(result: object) -> torch.Tensor:
     return result
 
 
-def prepare_compiled(mode: str, net: MLP, x: torch.Tensor) -> Prepared:
+def prepare_compiled(mode: str, eager: JacobianFn, how: str, net: MLP,
+                     x: torch.Tensor) -> Prepared:
     """``mode`` made ready at (net, x): its first call compiles (the runner's untimed check pays
     and records it), every later call runs the compiled program."""
 
@@ -123,19 +116,19 @@ def prepare_compiled(mode: str, net: MLP, x: torch.Tensor) -> Prepared:
     def call() -> torch.Tensor:
         nonlocal program
         if program is None:
-            program = _program(mode, net, x)
+            program = _program(mode, eager, how, net, x)
         return program(x)
 
     return Prepared(call, _as_tensor, torch.get_num_threads())
 
 
-def compiled_jacobian(mode: str) -> JacobianFn:
-    """The plain ``(net, x) -> J`` function of a compiled mode (compiling on first use)."""
+def compiled_jacobian(mode: str, eager: JacobianFn, how: str) -> JacobianFn:
+    """The plain ``(net, x) -> J`` function of ``mode``: ``eager`` compiled by ``how``
+    ("torch.compile" or "aoti") on first use."""
 
     def jacobian(net: MLP, x: torch.Tensor) -> torch.Tensor:
-        return _program(mode, net, x)(x)
+        return _program(mode, eager, how, net, x)(x)
 
-    eager, how = COMPILED[mode][0], COMPILED[mode][2]
     jacobian.__name__ = mode.replace("-", "_")
-    jacobian.__doc__ = f"The {eager!r} mode compiled by {how} (inductor)."
+    jacobian.__doc__ = f"{eager.__name__} compiled by {how} (inductor)."
     return jacobian

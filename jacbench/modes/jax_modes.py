@@ -55,7 +55,7 @@ import torch
 from jacbench.model.mlp import MLP
 from jacbench.modes.prepared import ModeUnavailable, Prepared
 
-__all__ = ["jax_jacfwd", "jax_jacrev", "prepare_jacfwd", "prepare_jacrev", "xla_threads"]
+__all__ = ["jax_jacobian", "prepare_jax", "xla_threads"]
 
 INSTALL_HINT = 'pip install "jacbench[jax]"'
 
@@ -140,7 +140,10 @@ def _jitted(jax: Any, rule: str, activation: str, batched: bool) -> Callable[...
     return _JITTED[key]
 
 
-def _prepare(rule: str, net: MLP, x: torch.Tensor) -> Prepared:
+def prepare_jax(rule: str, net: MLP, x: torch.Tensor) -> Prepared:
+    """``jax.jit(jax.vmap(jax.<rule>(f)))`` made ready at (net, x), ``rule`` being jacrev or
+    jacfwd: weights and input on JAX's device, the timed call is the jitted function then
+    ``block_until_ready()``."""
     jax = _import_jax()
     where = _jax_device(jax, x.device)
     params = _params(jax, net, where)
@@ -157,24 +160,13 @@ def _prepare(rule: str, net: MLP, x: torch.Tensor) -> Prepared:
     return Prepared(call, to_torch, threads)
 
 
-def prepare_jacrev(net: MLP, x: torch.Tensor) -> Prepared:
-    """``jax.jit(jax.vmap(jax.jacrev(f)))`` made ready at (net, x): weights and input on JAX's
-    device, the timed call is the jitted function then ``block_until_ready()``."""
-    return _prepare("jacrev", net, x)
+def jax_jacobian(rule: str) -> Callable[[MLP, torch.Tensor], torch.Tensor]:
+    """The plain ``(net, x) -> J`` function of JAX's jitted ``rule`` (jacrev or jacfwd), as a
+    torch tensor on x's device."""
 
+    def jacobian(net: MLP, x: torch.Tensor) -> torch.Tensor:
+        ready = prepare_jax(rule, net, x)
+        return ready.to_torch(ready.call())
 
-def prepare_jacfwd(net: MLP, x: torch.Tensor) -> Prepared:
-    """``jax.jit(jax.vmap(jax.jacfwd(f)))`` made ready at (net, x), as ``prepare_jacrev``."""
-    return _prepare("jacfwd", net, x)
-
-
-def jax_jacrev(net: MLP, x: torch.Tensor) -> torch.Tensor:
-    """The Jacobian by JAX's jitted reverse mode, as a torch tensor on x's device."""
-    ready = prepare_jacrev(net, x)
-    return ready.to_torch(ready.call())
-
-
-def jax_jacfwd(net: MLP, x: torch.Tensor) -> torch.Tensor:
-    """The Jacobian by JAX's jitted forward mode, as a torch tensor on x's device."""
-    ready = prepare_jacfwd(net, x)
-    return ready.to_torch(ready.call())
+    jacobian.__name__ = f"jax_{rule}"
+    return jacobian

@@ -44,12 +44,9 @@ from jacbench.modes.native_library import kernel
 from jacbench.modes.prepared import ModeUnavailable, Prepared
 from jacbench.theory.chain_plan import chain_plan
 
-__all__ = ["NATIVE", "Buffers", "NativePlan", "buffer_sizes", "chain_program",
+__all__ = ["Buffers", "NativePlan", "buffer_sizes", "chain_program",
            "native_jacobian", "prepare_native"]
 
-#: Each native mode and the hand-written algorithm it runs (the kernel's ``kind``).
-NATIVE: dict[str, str] = {"forward-native": "forward", "reverse-native": "reverse",
-                          "chain-native": "chain"}
 _KIND = {"forward": 0, "reverse": 1, "program": 2}
 _ACTIVATION = {"tanh": 0, "sigmoid": 1, "relu": 2}
 
@@ -248,21 +245,22 @@ class NativePlan:
 _PLANS: weakref.WeakKeyDictionary[MLP, dict[tuple, NativePlan]] = weakref.WeakKeyDictionary()
 
 
-def _plan(mode: str, net: MLP, x: torch.Tensor) -> NativePlan:
+def _plan(algorithm: str, net: MLP, x: torch.Tensor) -> NativePlan:
     weights = (*net.weights, *(net.biases or ()))
-    key = (mode, tuple(x.shape), x.dtype, str(x.device),
+    key = (algorithm, tuple(x.shape), x.dtype, str(x.device),
            tuple((w.data_ptr(), w._version) for w in weights))
     per_net = _PLANS.setdefault(net, {})
     if key not in per_net:
         per_net.clear()  # a plan for old weights or another shape is not needed again
-        per_net[key] = NativePlan(NATIVE[mode], net, tuple(x.shape), torch.get_num_threads())
+        per_net[key] = NativePlan(algorithm, net, tuple(x.shape), torch.get_num_threads())
     return per_net[key]
 
 
-def prepare_native(mode: str, net: MLP, x: torch.Tensor) -> Prepared:
-    """``mode`` made ready at (net, x): the plan is built (kernel compiled or loaded, threads
-    chosen) now; the timed call is one native call."""
-    plan = _plan(mode, net, x)
+def prepare_native(algorithm: str, net: MLP, x: torch.Tensor) -> Prepared:
+    """``algorithm`` (forward, reverse, chain) made ready at (net, x) as one native call: the
+    plan is built (kernel compiled or loaded, threads chosen) now; the timed call is one native
+    call."""
+    plan = _plan(algorithm, net, x)
     return Prepared(lambda: plan(x), _as_tensor, plan.threads)
 
 
@@ -271,12 +269,13 @@ def _as_tensor(result: object) -> torch.Tensor:
     return result
 
 
-def native_jacobian(mode: str) -> Callable[[MLP, torch.Tensor], torch.Tensor]:
-    """The plain ``(net, x) -> J`` function of a native mode (its plan built on first use)."""
+def native_jacobian(algorithm: str) -> Callable[[MLP, torch.Tensor], torch.Tensor]:
+    """The plain ``(net, x) -> J`` function of ``algorithm`` as one native call (its plan built
+    on first use)."""
 
     def jacobian(net: MLP, x: torch.Tensor) -> torch.Tensor:
-        return _plan(mode, net, x)(x)
+        return _plan(algorithm, net, x)(x)
 
-    jacobian.__name__ = mode.replace("-", "_")
-    jacobian.__doc__ = f"The {NATIVE[mode]!r} algorithm as one native call."
+    jacobian.__name__ = f"{algorithm}_native"
+    jacobian.__doc__ = f"The {algorithm!r} algorithm as one native call."
     return jacobian

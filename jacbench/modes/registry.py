@@ -2,7 +2,7 @@
 
 A mode is a function ``(net, x) -> J`` with x of shape (D,) giving (P, D) and x of shape (N, D)
 giving the per-sample Jacobians (N, P, D). The names, families and summaries come from
-``jacbench.modes.catalog``; this module binds each name to its implementation.
+``jacbench.catalog``; this module binds each name to its implementation.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from functools import partial
 
 import torch
 
+from jacbench.catalog import CATALOG, ModeInfo
 from jacbench.model.mlp import MLP
-from jacbench.modes import baselines, catalog, chain, compiled, handwritten, jax_modes, native
+from jacbench.modes import baselines, chain, compiled, handwritten, jax_modes, native
 from jacbench.modes.prepared import ModeUnavailable, Prepared
 
-__all__ = ["MODES", "Mode", "ModeUnavailable", "Prepared", "jacobian", "mode_named", "modes",
-           "prepare"]
+__all__ = ["BINDERS", "EAGER_FUNCTIONS", "MODES", "Mode", "ModeUnavailable", "Prepared",
+           "jacobian", "mode_named", "modes", "prepare"]
 
 JacobianFn = Callable[[MLP, torch.Tensor], torch.Tensor]
 
@@ -31,7 +32,7 @@ PrepareFn = Callable[[MLP, torch.Tensor], Prepared]
 class Mode:
     """A named Jacobian algorithm: its catalogue entry and its function."""
 
-    info: catalog.ModeInfo
+    info: ModeInfo
     fn: JacobianFn
     prepare: PrepareFn | None = None
 
@@ -44,7 +45,9 @@ class Mode:
         return self.info.family
 
 
-_FUNCTIONS: dict[str, JacobianFn] = {
+#: Each algorithm's eager torch function: what the eager implementation runs and what the
+#: inductor implementations compile.
+EAGER_FUNCTIONS: dict[str, JacobianFn] = {
     "forward": handwritten.forward_jacobian,
     "reverse": handwritten.reverse_jacobian,
     "chain": chain.chain_jacobian,
@@ -53,22 +56,43 @@ _FUNCTIONS: dict[str, JacobianFn] = {
     "autograd-forward-vectorized": baselines.autograd_forward_vectorized,
     "jacrev": baselines.jacrev,
     "jacfwd": baselines.jacfwd,
-    "jax-jacrev": jax_modes.jax_jacrev,
-    "jax-jacfwd": jax_modes.jax_jacfwd,
-    **{name: compiled.compiled_jacobian(name) for name in compiled.COMPILED},
-    **{name: native.native_jacobian(name) for name in native.NATIVE},
 }
 
-#: Modes whose timed call is not ``fn(net, x)``: another framework's arrays, a compiled program.
-_PREPARES: dict[str, PrepareFn] = {
-    "jax-jacrev": jax_modes.prepare_jacrev,
-    "jax-jacfwd": jax_modes.prepare_jacfwd,
-    **{name: partial(compiled.prepare_compiled, name) for name in compiled.COMPILED},
-    **{name: partial(native.prepare_native, name) for name in native.NATIVE},
+Binding = tuple[JacobianFn, PrepareFn | None]
+
+
+def _eager(info: ModeInfo) -> Binding:
+    return EAGER_FUNCTIONS[info.algorithm], None
+
+
+def _native(info: ModeInfo) -> Binding:
+    return (native.native_jacobian(info.algorithm),
+            partial(native.prepare_native, info.algorithm))
+
+
+def _jax(info: ModeInfo) -> Binding:
+    return jax_modes.jax_jacobian(info.algorithm), partial(jax_modes.prepare_jax, info.algorithm)
+
+
+def _inductor(info: ModeInfo) -> Binding:
+    eager, how = EAGER_FUNCTIONS[info.algorithm], info.implementation
+    return (compiled.compiled_jacobian(info.name, eager, how),
+            partial(compiled.prepare_compiled, info.name, eager, how))
+
+
+#: How each implementation of the catalogue binds a mode to its function and, where the timed
+#: call is not simply ``fn(net, x)`` (another framework's arrays, a compiled program, a native
+#: plan), its preparation. A new implementation adds its line here.
+BINDERS: dict[str, Callable[[ModeInfo], Binding]] = {
+    "eager": _eager,
+    "native": _native,
+    "jax-jit": _jax,
+    "torch.compile": _inductor,
+    "aoti": _inductor,
 }
 
-MODES: dict[str, Mode] = {name: Mode(info, _FUNCTIONS[name], _PREPARES.get(name))
-                          for name, info in catalog.CATALOG.items()}
+MODES: dict[str, Mode] = {name: Mode(info, *BINDERS[info.implementation](info))
+                          for name, info in CATALOG.items()}
 
 
 def modes() -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from jacbench.analysis.crossover import ratio_series
 from jacbench.analysis.fits import find_sweeps, fit_slopes, theory_curve
 from jacbench.analysis.table import iqr_band
 from jacbench.analysis.winners import BestGrid, best_grids
-from jacbench.modes.catalog import mode_order
+from jacbench.catalog import mode_order
 from jacbench.render.axes import integer_ticks, log_axis, new_figure, time_axis, unique_legend
 from jacbench.render.format import fmt_percent, fmt_point, fmt_si, fmt_time
 from jacbench.results.point import AXIS_LABELS

@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from jacbench.analysis.compiled import compiled_vs_eager
-from jacbench.modes.catalog import mode_order
+from jacbench.catalog import mode_order
 from jacbench.render.axes import log_axis, new_figure
 from jacbench.render.format import fmt_time
 

@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from jacbench.analysis.prediction import predicted_rows
-from jacbench.modes.catalog import mode_order
+from jacbench.catalog import mode_order
 from jacbench.render.axes import log_axis, new_figure
 from jacbench.render.format import fmt_time
 

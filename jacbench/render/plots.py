@@ -18,7 +18,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
 from jacbench.analysis.table import load_results, ok_sweep
-from jacbench.modes.catalog import mode_order
+from jacbench.catalog import mode_order
 from jacbench.render.figures import (
     Colours,
     best_mode_map,

@@ -15,7 +15,7 @@ from jacbench.analysis.crossover import RatioSeries, ratio_series
 from jacbench.analysis.fits import all_slopes
 from jacbench.analysis.table import group_by
 from jacbench.analysis.winners import best_by_region
-from jacbench.modes.catalog import mode_order
+from jacbench.catalog import mode_order
 from jacbench.render.format import fmt_bytes, fmt_percent, fmt_point, fmt_time
 from jacbench.render.markdown import table
 from jacbench.results.point import AXES, POINT_FIELDS, point_label

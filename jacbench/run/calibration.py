@@ -13,21 +13,16 @@ from pathlib import Path
 
 import torch
 
+from jacbench.catalog import CATALOG, COMPILED_PEER, LIBRARY
 from jacbench.measure.calibrate import ModeProbe, calibrate
 from jacbench.model.mlp import MLP
-from jacbench.modes.catalog import CATALOG, COMPILED_PEER, HAND_WRITTEN, LIBRARY, NATIVE
 from jacbench.modes.registry import ModeUnavailable, modes, prepare
 from jacbench.run.case import TORCH_DTYPES
-from jacbench.theory.operations import base_mode
 from jacbench.theory.time_model import CALIBRATION_FILE, MachineModel, models_to_json
 
 __all__ = ["calibrate_machine", "probed_modes", "write_calibrations"]
 
 
-#: Families whose call costs are calibrated: torch's eager modes and JAX's jitted peers (under
-#: a second a shape to compile). torch.compile'd modes take seconds a shape: not probed, they
-#: are predicted as the eager algorithm they compile.
-PROBED_FAMILIES = (HAND_WRITTEN, NATIVE, LIBRARY, COMPILED_PEER)
 #: Families whose work factor is measured too: the library modes (copies, unfused kernels) and
 #: the JAX peers, whose XLA products run at a rate of their own (Eigen, not torch's BLAS: about
 #: half of it at 128-wide and larger GEMMs on the 2-core VM).
@@ -35,9 +30,10 @@ WORK_FAMILIES = (LIBRARY, COMPILED_PEER)
 
 
 def probed_modes(names: Iterable[str] | None = None) -> tuple[str, ...]:
-    """The modes among ``names`` (default: all) whose call costs are calibrated."""
-    return tuple(m for m in (names or modes()) if m in CATALOG
-                 and CATALOG[m].family in PROBED_FAMILIES and base_mode(m) is not None)
+    """The modes among ``names`` (default: all) whose call costs are calibrated: those whose
+    implementation says so (``Implementation.probed``; torch.compile'd modes take seconds a
+    shape and are predicted as the algorithm's program)."""
+    return tuple(m for m in (names or modes()) if m in CATALOG and CATALOG[m].runs.probed)
 
 
 def _probe(mode: str, device: str, dtype: str) -> ModeProbe:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jacbench.modes.catalog import default_modes
+from jacbench.catalog import default_modes
 
 __all__ = ["DEVICES", "DTYPES", "STABILITY_MODES", "Settings"]
 

@@ -29,8 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from jacbench.catalog import mode_names
 from jacbench.model.activations import ACTIVATIONS
-from jacbench.modes.catalog import mode_names
 from jacbench.results.point import AXES, Point
 from jacbench.results.schema import MAX_INT
 from jacbench.run.settings import DTYPES, Settings

@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from jacbench.catalog import CATALOG
 from jacbench.theory.chain_plan import chain_plan
 from jacbench.theory.operations import ELEMENTWISE, GEMM, operations
 
@@ -175,21 +176,7 @@ def _named(family: Callable[..., Cost], mode: str) -> Formula:
     return formula
 
 
-def _same_work_as(eager: str, mode: str) -> Formula:
-    """A mode that runs another mode's algorithm (compiled, or native): its counts.
-
-    Compiling may fuse elementwise work and save dispatch and memory traffic, never a multiply-add
-    of a matrix product; the bytes and peak are the eager algorithm's model too.
-    """
-
-    def formula(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
-        return replace(_FORMULAS[eager](L, D, K, P, N, b), mode=mode)
-
-    formula.__doc__ = f"``{mode}``: the counts of ``{eager}``, the algorithm it compiles."
-    return formula
-
-
-# One line per mode; a new mode adds its formula here.
+# One line per algorithm (``jacbench.catalog``); a new algorithm adds its formula here.
 _FORMULAS: dict[str, Formula] = {
     "forward": _forward,
     "reverse": _reverse,
@@ -199,12 +186,6 @@ _FORMULAS: dict[str, Formula] = {
     "jacrev": _named(_library_reverse, "jacrev"),
     "autograd-forward-vectorized": _named(_library_forward, "autograd-forward-vectorized"),
     "jacfwd": _named(_library_forward, "jacfwd"),
-    "jax-jacrev": _same_work_as("jacrev", "jax-jacrev"),
-    "jax-jacfwd": _same_work_as("jacfwd", "jax-jacfwd"),
-    **{f"{m}-compiled": _same_work_as(m, f"{m}-compiled")
-       for m in ("forward", "reverse", "chain", "jacrev")},
-    **{f"{m}-aoti": _same_work_as(m, f"{m}-aoti") for m in ("forward", "reverse", "chain")},
-    **{f"{m}-native": _same_work_as(m, f"{m}-native") for m in ("forward", "reverse", "chain")},
 }
 
 
@@ -214,16 +195,17 @@ def cost(
     """The modelled cost of one ``jacobian(net, x, mode)`` call on ``batch`` inputs.
 
     ``batch`` = 1 also stands for a single (D,) input: the modes treat it as a batch of one.
-    Each formula's docstring says where it comes from.
+    Each algorithm's formula's docstring says where it comes from. A mode that runs an
+    algorithm as one program (compiled, JAX, native) has its algorithm's counts: compiling may
+    fuse elementwise work and save dispatch and memory traffic, never a multiply-add of a matrix
+    product, and the bytes and peak are the algorithm's model too.
     """
-    try:
-        formula = _FORMULAS[mode]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"no cost model for mode {mode!r}; known: {', '.join(_FORMULAS)}"
-        ) from None
+    info = CATALOG.get(mode) if isinstance(mode, str) else None
+    if info is None or info.algorithm not in _FORMULAS:
+        raise ValueError(f"no cost model for mode {mode!r}; known: {', '.join(CATALOG)}")
     sizes = {"L": L, "D": D, "K": K, "P": P, "batch": batch, "dtype_bytes": dtype_bytes}
     for name, value in sizes.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return formula(L, D, K, P, batch, dtype_bytes)
+    counted = _FORMULAS[info.algorithm](L, D, K, P, batch, dtype_bytes)
+    return counted if info.name == info.algorithm else replace(counted, mode=mode)

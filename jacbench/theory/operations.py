@@ -10,11 +10,11 @@ A matrix product (m×k)·(k×n) is a GEMM of those sizes; a batch folded into th
 larger, a batched product of per-sample factors repeats the small one (``repeat``). Weights are
 listed as W_1 = 0, ..., W_F = L, with weight i of shape d[i+1] × d[i] for d = (D, K, ..., K, P).
 
-A mode named after one of these with a prefix or suffix (``jax-jacrev``, ``reverse-compiled``)
-runs the same algorithm as one traced program: the same operations, no call each, and one call
-for the program (``fused``). A native mode (``reverse-native``) is one call too, but each of its
-products is still a call into the BLAS of its own, whose threads take their operands over from
-the single-threaded code around it (``handed_over``), as an eager mode's do.
+Each mode runs one of these algorithms (``jacbench.catalog``). A mode whose implementation is
+one program (``jax-jacrev``, ``reverse-compiled``) runs the algorithm's operations with no call
+each, and one call for the program. A native mode (``reverse-native``) is one call too, but each
+of its products is still a call into the BLAS of its own, whose threads take their operands over
+from the single-threaded code around it (``handed_over``), as an eager mode's do.
 
 >>> ops = operations("reverse", L=3, D=2, K=5, P=4)
 >>> sum(op.macs for op in ops if op.kind == GEMM)  # primal 2·5 + 2·5²; adjoints 2·5²·4 + 4·5·2
@@ -25,19 +25,16 @@ the single-threaded code around it (``handed_over``), as an eager mode's do.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from jacbench.catalog import CATALOG
 from jacbench.theory.chain_plan import chain_plan
 from jacbench.theory.chain_program import LINEAR, MATMUL, SCALE
 
-__all__ = ["ELEMENTWISE", "GEMM", "NATIVE_SUFFIX", "VIEW", "Op", "base_mode", "known_modes",
-           "operations"]
+__all__ = ["ELEMENTWISE", "GEMM", "VIEW", "Op", "known_modes", "operations"]
 
 GEMM, ELEMENTWISE, VIEW = "gemm", "elementwise", "view"
-#: The suffix of the native modes (one C call; see the module docstring).
-NATIVE_SUFFIX = "-native"
 
 
 @dataclass(frozen=True)
@@ -234,16 +231,6 @@ def known_modes() -> tuple[str, ...]:
     return tuple(_OPERATIONS)
 
 
-@functools.lru_cache(maxsize=1024)
-def base_mode(mode: str) -> str | None:
-    """The algorithm ``mode`` runs: itself, or the longest known name it starts or ends with
-    (``jax-jacrev`` -> ``jacrev``, ``reverse-compiled`` -> ``reverse``); None if none."""
-    if mode in _OPERATIONS:
-        return mode
-    found = [b for b in _OPERATIONS if mode.endswith("-" + b) or mode.startswith(b + "-")]
-    return max(found, key=len) if found else None
-
-
 def operations(mode: str, L: int, D: int, K: int, P: int, batch: int = 1, *,
                single: bool | None = None) -> list[Op]:
     """Every operation of one ``jacobian(net, x, mode)`` call on ``batch`` inputs, in order.
@@ -252,12 +239,13 @@ def operations(mode: str, L: int, D: int, K: int, P: int, batch: int = 1, *,
     (batch, D) array; a batch costs one more view. A mode that is a traced program of another
     (see the module docstring) keeps the operations and makes them one call in all.
     """
-    base = base_mode(mode) if isinstance(mode, str) else None
-    if base is None:
-        raise ValueError(f"no operation list for mode {mode!r}; known: {', '.join(_OPERATIONS)}")
+    info = CATALOG.get(mode) if isinstance(mode, str) else None
+    if info is None or info.algorithm not in _OPERATIONS:
+        raise ValueError(f"no operation list for mode {mode!r}; known: {', '.join(CATALOG)}")
     batched = batch > 1 if single is None else not single
-    ops = _OPERATIONS[base](L, D, K, P, batch, batched)
-    if base == mode:
+    ops = _OPERATIONS[info.algorithm](L, D, K, P, batch, batched)
+    how = info.runs
+    if not how.program:
         return ops
-    native = mode.endswith(NATIVE_SUFFIX)
-    return [replace(op, calls=0, handed_over=native) for op in ops] + [_view("program call")]
+    return ([replace(op, calls=0, handed_over=how.handed_over) for op in ops]
+            + [_view("program call")])

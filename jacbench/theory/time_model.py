@@ -76,7 +76,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from jacbench.theory.operations import ELEMENTWISE, GEMM, Op, base_mode, operations
+from jacbench.catalog import CATALOG
+from jacbench.theory.operations import ELEMENTWISE, GEMM, Op, operations
 from jacbench.theory.time_words import words as say
 
 __all__ = ["CALIBRATION_FILE", "MachineModel", "ModeOverhead", "Prediction", "models_from_json",
@@ -247,7 +248,7 @@ def _add(t: _Tally, op: Op, m: MachineModel, b: int, own: ModeOverhead,
 def predict(mode: str, L: int, D: int, K: int, P: int, batch: int, model: MachineModel, *,
             dtype_bytes: int = 4, single: bool | None = None) -> Prediction:
     """The predicted seconds of one ``jacobian(net, x, mode)`` call on ``batch`` inputs."""
-    base = base_mode(mode)
+    base = CATALOG[mode].algorithm if mode in CATALOG else None
     if mode not in model.overheads and base in model.overheads:  # an uncalibrated traced program
         ops, overhead = operations(base, L, D, K, P, batch, single=single), model.overhead(base)
     else:

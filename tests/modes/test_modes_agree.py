@@ -25,8 +25,8 @@ from cases import (
 from hypothesis import example, given, settings
 
 import jacbench
+from jacbench.catalog import CATALOG, EAGER_FAMILIES, hand_written
 from jacbench.model.reference import reference_jacobian
-from jacbench.modes.catalog import CATALOG, EAGER_FAMILIES, hand_written
 
 MODES = tuple(m for m in jacbench.modes() if CATALOG[m].family in EAGER_FAMILIES)
 HAND_WRITTEN = sorted(hand_written())

@@ -8,7 +8,7 @@ import torch
 from cases import Case
 
 import jacbench
-from jacbench.modes import catalog
+from jacbench import catalog
 from jacbench.modes.registry import MODES, mode_named, modes
 
 ISSUE_MODES = (

@@ -78,7 +78,7 @@ def test_nothing_compiled_nothing_shown(tmp_path):
 
 
 def test_seventeen_modes_get_seventeen_colours():
-    from jacbench.modes.catalog import mode_names
+    from jacbench.catalog import mode_names
 
     colours = mode_colours(mode_names())
     assert len(set(colours.values())) == len(mode_names())

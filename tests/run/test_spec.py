@@ -10,7 +10,7 @@ from importlib import resources
 
 import pytest
 
-from jacbench.modes.catalog import default_modes
+from jacbench.catalog import default_modes
 from jacbench.results.point import AXES, Point
 from jacbench.run.settings import Settings
 from jacbench.run.spec import (

@@ -90,8 +90,8 @@ def test_calibration_round_trips_through_json() -> None:
 def test_a_product_called_on_its_own_pays_the_handoff_and_one_in_a_traced_program_not() -> None:
     m = dataclasses.replace(FLAT, sync_s=2e-6, handoff_s=4e-6, sync_flops=1e6)
     eager = predict("reverse", L=2, D=64, K=128, P=64, batch=1, model=m)
-    traced = predict("jax-reverse", L=2, D=64, K=128, P=64, batch=1, model=dataclasses.replace(
-        m, overheads={"jax-reverse": ModeOverhead(1e-5, 0.0)}))
+    traced = predict("reverse-compiled", L=2, D=64, K=128, P=64, batch=1, model=dataclasses.replace(
+        m, overheads={"reverse-compiled": ModeOverhead(1e-5, 0.0)}))
     # two adjoint products of 2·64·128·128 ≈ 2.1 MFLOP and 2·64·128·64 ≈ 1.05 MFLOP: both sync
     assert eager.terms["sync"] == pytest.approx(2 * (2e-6 + 4e-6))
     assert traced.terms["sync"] == pytest.approx(2 * 2e-6)

@@ -1,0 +1,216 @@
+"""The modes jacbench knows, as data: each mode is an algorithm run by an implementation.
+
+An **algorithm** says what is computed (forward tangents, reverse adjoints, the matrix chain in
+its cheapest bracketing, or a library's own: ``jacrev``, ``autograd-reverse``...). An
+**implementation** says how it is run (eager torch, one native C call, torch.compile,
+AOTInductor, JAX's jit). A mode's name, family, summary, devices, dtypes and whether a default
+sweep runs it all follow from the pair; the operation list, the cost model, the time model, the
+registry of functions and every listing of modes are built from this table, so a new
+implementation of existing algorithms is one ``Implementation`` entry in ``_IMPLEMENTED`` plus
+its function in ``jacbench.modes.registry``.
+
+This module is the package's ground floor: torch-free and importing nothing of jacbench, so
+results/, theory/, analysis/ and render/ may all read it.
+
+>>> CATALOG["reverse-native"].algorithm, CATALOG["reverse-native"].implementation
+('reverse', 'native')
+>>> CATALOG["jax-jacrev"].eager
+'jacrev'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ALGORITHMS",
+    "CATALOG",
+    "COMPILED",
+    "COMPILED_PEER",
+    "DTYPES",
+    "DTYPE_BYTES",
+    "EAGER",
+    "EAGER_FAMILIES",
+    "HAND_WRITTEN",
+    "IMPLEMENTATIONS",
+    "LIBRARY",
+    "NATIVE",
+    "Algorithm",
+    "Implementation",
+    "ModeInfo",
+    "compiled_pairs",
+    "default_modes",
+    "hand_written",
+    "jacbench_modes",
+    "mode_names",
+    "mode_order",
+]
+
+# Families: how a mode is grouped in tables and figures.
+HAND_WRITTEN = "hand-written"
+#: A hand-written algorithm run as one native (C) call: the products in torch's BLAS, no dispatch.
+NATIVE = "native"
+LIBRARY = "library"
+#: Another framework's compiled Jacobian (JAX's jit of jacrev/jacfwd): the peers users compare.
+COMPILED_PEER = "compiled peer"
+#: A torch mode compiled by inductor (torch.compile or AOTInductor): the same algorithm.
+COMPILED = "compiled"
+#: The families torch runs eagerly, operation by operation (FlopCounterMode sees their work).
+EAGER_FAMILIES = (HAND_WRITTEN, LIBRARY)
+
+#: The precisions a sweep can name, with the bytes of one element: the one list of them.
+DTYPE_BYTES: dict[str, int] = {"float32": 4, "float64": 8}
+DTYPES: tuple[str, ...] = tuple(DTYPE_BYTES)
+_DEVICES = ("cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """What a mode computes: its operation list and cost formula are keyed by this name."""
+
+    name: str
+    family: str  # HAND_WRITTEN or LIBRARY: who wrote it
+    summary: str
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """How a mode runs its algorithm."""
+
+    name: str
+    #: The mode's name from the algorithm's: "{}" for eager, "{}-native", "jax-{}".
+    pattern: str
+    #: The family of its modes; "" keeps the algorithm's (eager torch).
+    family: str
+    #: The summary of its modes, with "{}" for the algorithm (eager: the algorithm's own).
+    summary: str
+    #: One traced or native program per call: the algorithm's operations, but no framework call
+    #: each (the time model then charges one call for the program).
+    program: bool = False
+    #: Its products are BLAS calls handed operands by single-threaded code around them (native).
+    handed_over: bool = False
+    devices: tuple[str, ...] = _DEVICES
+    dtypes: tuple[str, ...] = DTYPES
+    #: Measured when a sweep names no modes (False where compiling costs seconds per point).
+    default: bool = True
+    #: Its call costs are probed by the time model's calibration (False where preparing a
+    #: shape takes seconds: such modes are predicted as the algorithm's own program).
+    probed: bool = True
+
+
+@dataclass(frozen=True)
+class ModeInfo:
+    """One mode: an algorithm run by an implementation, with what follows from the pair."""
+
+    name: str
+    algorithm: str
+    implementation: str
+    family: str
+    summary: str
+    devices: tuple[str, ...]
+    dtypes: tuple[str, ...]
+    default: bool
+
+    @property
+    def eager(self) -> str:
+        """The eager torch mode of the same algorithm ("" for an eager mode itself): the pairs of
+        the compiled-against-eager comparison."""
+        return "" if self.implementation == EAGER else self.algorithm
+
+    @property
+    def runs(self) -> Implementation:
+        return IMPLEMENTATIONS[self.implementation]
+
+
+_HAND = ("forward", "reverse", "chain")
+ALGORITHMS: dict[str, Algorithm] = {a.name: a for a in (
+    Algorithm("forward", HAND_WRITTEN, "push D tangents through the layers"),
+    Algorithm("reverse", HAND_WRITTEN, "pull P adjoint rows back through stored activations"),
+    Algorithm("chain", HAND_WRITTEN,
+              "the matrix chain in its cheapest bracketing (matrix-chain dynamic programme)"),
+    Algorithm("autograd-reverse", LIBRARY,
+              "torch.autograd.functional.jacobian, reverse, Python loop over P rows"),
+    Algorithm("autograd-reverse-vectorized", LIBRARY,
+              "torch.autograd.functional.jacobian, reverse, vectorize=True"),
+    Algorithm("autograd-forward-vectorized", LIBRARY,
+              "torch.autograd.functional.jacobian, forward-mode, vectorize=True"),
+    Algorithm("jacrev", LIBRARY, "torch.func.jacrev (vmap over rows)"),
+    Algorithm("jacfwd", LIBRARY, "torch.func.jacfwd (vmap over columns)"),
+)}
+_LIBRARY = tuple(a for a in ALGORITHMS if ALGORITHMS[a].family == LIBRARY)
+
+EAGER = "eager"
+IMPLEMENTATIONS: dict[str, Implementation] = {i.name: i for i in (
+    Implementation(EAGER, "{}", "", ""),
+    Implementation("native", "{}-native", NATIVE,
+                   "{} as one C call: torch's BLAS for the products, loops for the rest",
+                   program=True, handed_over=True, devices=("cpu",)),
+    Implementation("jax-jit", "jax-{}", COMPILED_PEER, "jax.jit(jax.vmap(jax.{}(f))), JAX's XLA",
+                   program=True),
+    Implementation("torch.compile", "{}-compiled", COMPILED, "{} under torch.compile (inductor)",
+                   program=True, default=False, probed=False),
+    Implementation("aoti", "{}-aoti", COMPILED, "{} compiled ahead of time (AOTInductor)",
+                   program=True, default=False, probed=False),
+)}
+
+#: Which implementation runs which algorithms, in the order every listing of modes follows
+#: (hand-written first). A new implementation adds one line here.
+_IMPLEMENTED: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (EAGER, _HAND),
+    ("native", _HAND),
+    (EAGER, _LIBRARY),
+    ("jax-jit", ("jacrev", "jacfwd")),
+    ("torch.compile", (*_HAND, "jacrev")),
+    ("aoti", _HAND),
+)
+
+
+def _mode(algorithm: Algorithm, how: Implementation) -> ModeInfo:
+    return ModeInfo(
+        name=how.pattern.format(algorithm.name), algorithm=algorithm.name,
+        implementation=how.name, family=how.family or algorithm.family,
+        summary=how.summary.format(algorithm.name) if how.summary else algorithm.summary,
+        devices=how.devices, dtypes=how.dtypes, default=how.default)
+
+
+#: Every mode, in registry order; every listing of modes follows it.
+CATALOG: dict[str, ModeInfo] = {
+    m.name: m for how, algorithms in _IMPLEMENTED for m in
+    (_mode(ALGORITHMS[a], IMPLEMENTATIONS[how]) for a in algorithms)
+}
+
+
+def mode_names() -> tuple[str, ...]:
+    """The names of every mode jacbench knows, in registry order (a mode whose framework is
+    not installed raises ModeUnavailable when called, and a sweep records it unavailable)."""
+    return tuple(CATALOG)
+
+
+def default_modes() -> tuple[str, ...]:
+    """The modes a sweep measures when it names none: every mode but the torch-compiled ones."""
+    return tuple(name for name, m in CATALOG.items() if m.default)
+
+
+def compiled_pairs() -> dict[str, str]:
+    """Each compiled or native mode and the eager torch mode of the same algorithm."""
+    return {name: m.eager for name, m in CATALOG.items() if m.eager}
+
+
+def hand_written() -> frozenset[str]:
+    """The hand-written modes: the candidates for the theoretical best."""
+    return frozenset(m.name for m in CATALOG.values() if m.family == HAND_WRITTEN)
+
+
+def jacbench_modes() -> frozenset[str]:
+    """The modes jacbench itself ships: the hand-written algorithms under any implementation but
+    another framework's; not the library baselines, their compiled forms, or JAX's."""
+    return frozenset(m.name for m in CATALOG.values()
+                     if ALGORITHMS[m.algorithm].family == HAND_WRITTEN
+                     and m.family != COMPILED_PEER)
+
+
+def mode_order(names: object) -> list[str]:
+    """Modes in registry order (hand-written first), unknown names after, sorted."""
+    names = {str(n) for n in names}  # type: ignore[attr-defined]
+    known = [m for m in CATALOG if m in names]
+    return known + sorted(names - set(known))
