@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from jacbench.catalog import DTYPE_BYTES
 from jacbench.results.point import AXES
-from jacbench.results.schema import DTYPE_BYTES
 from jacbench.theory.cost import Cost, cost
 
 

@@ -6,15 +6,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from jacbench.analysis.prediction import predicted_rows
+from jacbench.analysis.prediction import BAND, predicted_rows
 from jacbench.catalog import mode_order
 from jacbench.render.axes import log_axis, new_figure
 from jacbench.render.format import fmt_time
 
 __all__ = ["predicted_vs_measured"]
-
-#: The band drawn around y = x: the hand-written modes' target (median within it).
-BAND = 0.25
 
 
 def predicted_vs_measured(ok: pd.DataFrame,

@@ -17,6 +17,7 @@ import matplotlib as mpl
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
+from jacbench.analysis.prediction import BAND
 from jacbench.analysis.table import load_results, ok_sweep
 from jacbench.catalog import mode_order
 from jacbench.render.figures import (
@@ -53,7 +54,7 @@ CAPTIONS: dict[str, str] = {
        "prediction (dashed; the FLOP model scaled by one fitted constant per mode for a table "
        "without predictions)" for a in AXES},
     "predicted_vs_measured.png": "Predicted against measured time, every ok row (log axes; "
-    "the band is ±25%)",
+    f"the band is ±{BAND:.0%})",
     "ratio_forward_reverse.png": "Forward/reverse time ratio against D/P, measured and modelled",
     "best_mode_map.png": "Fastest mode at each (D, P), with the cost model's boundary",
     "efficiency.png": "Efficiency (floor / measured time) against problem size",

@@ -13,6 +13,7 @@ import pandas as pd
 
 from jacbench.analysis.prediction import (
     ADVISOR_WITHIN,
+    TARGETS,
     advisor_score,
     hand_written_modes,
     mode_errors,
@@ -27,8 +28,6 @@ __all__ = ["prediction"]
 
 #: A slope departs from the FLOP model's when they differ by more than this.
 DEPARTS = 0.15
-#: Targets of the time model (issue "Theory that predicts time").
-TARGETS = {"hand-written": 0.25, "library": 0.50}
 MISSES_SHOWN = 10
 
 

@@ -73,7 +73,6 @@ SAME_MEASUREMENT: tuple[str, ...] = (*KEY_COLUMNS, *COMPATIBILITY_COLUMNS, *SETT
 #: The largest integer an integer column holds (int64): sizes and seeds must stay below it.
 MAX_INT = 2**63 - 1
 
-DTYPE_BYTES: dict[str, int] = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2}
 
 _f64, _i64, _str, _bool = pa.float64(), pa.int64(), pa.string(), pa.bool_()
 

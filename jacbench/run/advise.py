@@ -19,10 +19,10 @@ from pathlib import Path
 
 import torch
 
+from jacbench.catalog import DTYPE_BYTES
 from jacbench.measure.timing import time_callable
 from jacbench.model.mlp import MLP
 from jacbench.modes.registry import ModeUnavailable, modes, prepare
-from jacbench.results.schema import DTYPE_BYTES
 from jacbench.run.calibration import calibrate_machine
 from jacbench.run.case import TORCH_DTYPES
 from jacbench.theory.time_model import (

@@ -10,13 +10,15 @@ from dataclasses import dataclass
 
 import torch
 
+from jacbench.catalog import DTYPES
 from jacbench.model.mlp import MLP
 from jacbench.model.reference import reference_jacobian
 from jacbench.results.point import Point
 
 __all__ = ["TORCH_DTYPES", "Case", "build_case", "synchronize"]
 
-TORCH_DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.float64}
+#: The torch dtype of each precision the catalogue lists.
+TORCH_DTYPES: dict[str, torch.dtype] = {name: getattr(torch, name) for name in DTYPES}
 
 
 @dataclass

@@ -9,8 +9,8 @@ mode is skipped. The guess errs long on small machines: it is a warning, not a p
 
 from __future__ import annotations
 
+from jacbench.catalog import DTYPE_BYTES
 from jacbench.results.point import Point
-from jacbench.results.schema import DTYPE_BYTES
 from jacbench.run.settings import Settings
 from jacbench.theory.cost import cost
 

@@ -9,8 +9,8 @@ without allocating anything, so one huge point cannot end a sweep or crash the m
 
 from __future__ import annotations
 
+from jacbench.catalog import DTYPE_BYTES
 from jacbench.results.point import Point
-from jacbench.results.schema import DTYPE_BYTES
 from jacbench.theory.cost import cost
 
 __all__ = ["HEADROOM", "case_bytes", "mode_bytes", "too_big"]

@@ -13,13 +13,14 @@ from typing import Any
 
 import torch
 
+from jacbench.catalog import DTYPE_BYTES
 from jacbench.measure.environment import now_iso
 from jacbench.measure.probe import Probed, measure_with_probes
 from jacbench.measure.stats import RoundRobinTiming
 from jacbench.measure.timing import default_clock, time_round_robin
 from jacbench.results.point import Point
 from jacbench.results.record import Outcome, Probes, Record, Theory
-from jacbench.results.schema import DTYPE_BYTES, Role, Status
+from jacbench.results.schema import Role, Status
 from jacbench.run.case import build_case
 from jacbench.run.check import check_mode, failure
 from jacbench.run.instruments import Instruments, Yardsticks

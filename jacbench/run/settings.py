@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jacbench.catalog import default_modes
+from jacbench.catalog import DTYPES, default_modes
 
 __all__ = ["DEVICES", "DTYPES", "STABILITY_MODES", "Settings"]
 
-DTYPES: tuple[str, ...] = ("float32", "float64")
 DEVICES: tuple[str, ...] = ("cpu", "cuda", "all")
 #: Modes re-measured at the stability reference points: cheap, and enough to see drift.
 STABILITY_MODES: tuple[str, ...] = ("forward", "reverse", "jacrev")
