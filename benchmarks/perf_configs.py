@@ -46,7 +46,8 @@ from jacbench.results.point import point_label
 from jacbench.results.schema import Role, Status
 from jacbench.run.spec import SweepSpec, build_spec
 from jacbench.run.sweep import run_sweep
-from jacbench.theory.operations import GEMM, operations
+from jacbench.theory.operations import GEMM, operations_at
+from jacbench.theory.shape import Shape
 
 CONFIGS: tuple[tuple[int, int, int, int, int], ...] = (  # (L, D, K, P, N)
     (10, 2, 30, 10, 1),
@@ -90,9 +91,9 @@ SMALL_CONFIG, SMALL_TARGET_S = (10, 2, 30, 10, 1), 30e-6
 
 def _two_read_floor(r: dict) -> float:
     """Reading every weight twice (primal, then adjoints) at the measured bandwidth."""
-    L, D, K, P = (int(r[a]) for a in "LDKP")
+    weights = Shape(*(int(r[a]) for a in "LDKP")).weights
     itemsize = 8 if r["dtype"] == "float64" else 4
-    return 2 * (K * D + (L - 1) * K * K + P * K) * itemsize / float(r["peak_bandwidth"])
+    return 2 * weights * itemsize / float(r["peak_bandwidth"])
 
 
 def _flop_floor_fraction(ours: dict) -> float | None:
@@ -202,7 +203,7 @@ def products_alone(frame: pd.DataFrame, min_run_time: float = 0.2
         torch.set_num_threads(int(ours["num_threads"]))
         dtype = getattr(torch, ours["dtype"])
         seconds = flops = 0.0
-        for op in operations(CATALOG[ours["mode"]].algorithm, *map(int, key)):
+        for op in operations_at(CATALOG[ours["mode"]].algorithm, Shape(*map(int, key))):
             if op.kind == GEMM and op.smallest > 1:
                 a, b = torch.randn(op.m, op.k, dtype=dtype), torch.randn(op.k, op.n, dtype=dtype)
                 c = torch.empty(op.m, op.n, dtype=dtype)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jacbench.render.words import words
 from jacbench.results import storage
 from jacbench.results.schema import SCHEMA_VERSION, Role, Status
 from jacbench.theory.cost import cost
@@ -68,7 +69,7 @@ def make_rows(points: Iterable[Shape], modes: Iterable[str] = ("forward", "rever
             "macs": c.macs, "flops": c.flops, "bytes_moved": c.bytes_moved,
             "model_peak_bytes": c.peak_extra_bytes, "peak_flops": 1.7e11,
             "peak_bandwidth": 4e10, "floor_s": floor, "efficiency": floor / t,
-            "predicted_s": predicted.seconds, "predicted_bound": predicted.words,
+            "predicted_s": predicted.seconds, "predicted_bound": words(predicted),
             "probe_before_gflops": 160.0, "probe_after_gflops": 150.0, "retries": 0,
             "load_avg_1m": 0.4, "measured_at": "2025-01-01T00:00:00Z",
             "schema_version": SCHEMA_VERSION, "jacbench_version": "0.1.0",

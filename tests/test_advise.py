@@ -12,6 +12,7 @@ import pytest
 from factories import FAKE_MODEL
 
 from jacbench import cli
+from jacbench.render.words import words
 from jacbench.run import advise
 from jacbench.run import sweep as sweeps
 from jacbench.run.calibration import write_calibrations
@@ -118,7 +119,7 @@ def test_a_sweep_stores_predictions_and_its_calibration(
     for r in rows.to_dict("records"):
         expected = predict(r["mode"], r["L"], r["D"], r["K"], r["P"], r["batch"], FAKE_MODEL)
         assert r["predicted_s"] == pytest.approx(expected.seconds)
-        assert r["predicted_bound"] == expected.words
+        assert r["predicted_bound"] == words(expected)
     stored = read_calibrations(tmp_path)
     assert stored[("cpu", "float32")].peak_flops == FAKE_MODEL.peak_flops
     code, out, _ = run_cli(["--L", "2", "--D", "3", "--K", "4", "--P", "2", "--from",

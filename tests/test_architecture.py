@@ -15,15 +15,16 @@ PACKAGE = Path(__file__).parents[1] / "jacbench"
 
 #: The ground floor: top-level modules every folder may read, which import nothing of jacbench.
 GROUND = {"catalog"}
-#: Which jacbench folders each folder may import from (besides itself and the ground floor):
-#: ARCHITECTURE.md's table. ``cli/`` and the package's ``__init__`` may import anything.
+#: Which jacbench folders (or single modules) each folder may import from (besides itself and the
+#: ground floor): ARCHITECTURE.md's table. ``cli/`` and the package's ``__init__`` may import
+#: anything.
 ALLOWED: dict[str, set[str]] = {
     "model": set(),
     "theory": set(),
     "modes": {"model", "theory"},
     "results": {"theory"},
     "measure": {"theory", "results"},
-    "run": {"model", "modes", "theory", "measure", "results"},
+    "run": {"model", "modes", "theory", "measure", "results", "render.format", "render.words"},
     "analysis": {"results", "theory"},
     "render": {"analysis", "results", "theory"},
 }

@@ -15,13 +15,14 @@ import pandas as pd
 
 from jacbench.catalog import DTYPE_BYTES
 from jacbench.results.point import AXES
-from jacbench.theory.cost import Cost, cost
+from jacbench.theory.cost import Cost, cost_at
+from jacbench.theory.shape import Shape
 
 
 @lru_cache(maxsize=65536)
 def _cost(mode: str, L: int, D: int, K: int, P: int, batch: int, dtype: str) -> Cost | None:
     try:
-        return cost(mode, L, D, K, P, batch, dtype_bytes=DTYPE_BYTES.get(dtype, 4))
+        return cost_at(mode, Shape(L, D, K, P, batch), dtype_bytes=DTYPE_BYTES.get(dtype, 4))
     except ValueError:  # a mode the cost model does not describe
         return None
 

@@ -1,4 +1,5 @@
-"""``python -m jacbench advise``: the command line of the advisor (``jacbench.run.advise``).
+"""``python -m jacbench advise``: the command line of the advisor (``jacbench.run.advise``, its
+output written by ``jacbench.render.advise``).
 
     python -m jacbench advise --L 10 --D 1000 --K 1000 --P 1
     python -m jacbench advise --L 4 --D 64 --K 128 --P 64 --batch 16 --from results/x --json
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from jacbench.catalog import DTYPES
 from jacbench.cli.arguments import EXIT_USAGE, positive_int
 
 __all__ = ["add_advise_parser", "cmd_advise"]
@@ -32,7 +34,7 @@ def add_advise_parser(commands: argparse._SubParsersAction) -> None:
         add(f"--{axis}", type=positive_int, required=True, metavar="N", help=what)
     add("--batch", type=positive_int, default=1, metavar="N", help="inputs per call (default 1)")
     add("--device", default="cpu", choices=("cpu", "cuda"), help="cpu (default) or cuda")
-    add("--dtype", default="float32", choices=("float32", "float64"), help="default float32")
+    add("--dtype", default=DTYPES[0], choices=DTYPES, help=f"default {DTYPES[0]}")
     add("--modes", nargs="+", metavar="MODE", help="rank only these modes")
     add("--from", dest="from_dir", metavar="DIR",
         help="use the calibration stored in this results folder (no measuring)")
@@ -56,11 +58,15 @@ def cmd_advise(args: argparse.Namespace) -> int:
 def _advise(args: argparse.Namespace, advise) -> int:  # advise: the jacbench.run.advise module
     import torch
 
+    from jacbench.render.advise import ranking_json, ranking_lines
+    from jacbench.theory.shape import Shape
+
     if args.device == "cuda" and not torch.cuda.is_available():
         raise advise.AdviseError(f"--device cuda: no CUDA device is available to torch "
                                  f"{torch.__version__} on this machine")
-    shape = advise.Shape(args.L, args.D, args.K, args.P, args.batch, args.device, args.dtype)
-    available = advise.available_modes(shape.device, shape.dtype)
+    point = advise.advised_point(Shape(args.L, args.D, args.K, args.P, args.batch), args.device,
+                                 args.dtype)
+    available = advise.available_modes(point.device, point.dtype)
     names = available
     if args.modes:
         unknown = [m for m in args.modes if m not in available]
@@ -68,12 +74,12 @@ def _advise(args: argparse.Namespace, advise) -> int:  # advise: the jacbench.ru
             raise advise.AdviseError(f"--modes: {', '.join(unknown)} not available here; "
                                      f"choose from {', '.join(available)}")
         names = args.modes
-    model, source = advise.machine_model(shape.device, shape.dtype, args.from_dir,
+    model, source = advise.machine_model(point.device, point.dtype, args.from_dir,
                                          recalibrate=args.recalibrate)
-    ranking = advise.rank(shape, model, names)
-    measured = advise.measure_top(shape, ranking, args.top) if args.measure else None
+    ranking = advise.rank(point, model, names)
+    measured = advise.measure_top(point, ranking, args.top) if args.measure else None
     if args.json:
-        print(advise.ranking_json(ranking, measured))
+        print(ranking_json(ranking, measured))
     else:
-        print("\n".join(advise.ranking_lines(shape, ranking, source, measured)))
+        print("\n".join(ranking_lines(point, ranking, source, measured)))
     return 0

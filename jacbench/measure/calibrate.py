@@ -42,8 +42,9 @@ from datetime import datetime, timezone
 import torch
 
 from jacbench.measure.timing import time_callable
-from jacbench.theory.operations import operations
-from jacbench.theory.time_model import MachineModel, ModeOverhead, predict
+from jacbench.theory.operations import operations_at
+from jacbench.theory.shape import Shape
+from jacbench.theory.time_model import MachineModel, ModeOverhead, predict_at
 
 __all__ = ["TINY_SHAPES", "WORK_SHAPE", "Timer", "calibrate", "default_timer", "fit_overhead",
            "fit_work_factor"]
@@ -234,9 +235,10 @@ def fit_overhead(mode: str, measured: Mapping[tuple[int, int, int, int], float],
     """
     bare = replace(model, overheads={mode: ModeOverhead(0.0, 0.0)})
     calls, rest = [], []
-    for (L, D, K, P), seconds in measured.items():
-        calls.append(float(sum(op.calls * op.repeat for op in operations(mode, L, D, K, P))))
-        rest.append(seconds - predict(mode, L, D, K, P, 1, bare, dtype_bytes=itemsize).seconds)
+    for sizes, seconds in measured.items():
+        shape = Shape(*sizes)
+        calls.append(float(sum(op.calls * op.repeat for op in operations_at(mode, shape))))
+        rest.append(seconds - predict_at(mode, shape, bare, dtype_bytes=itemsize).seconds)
     n, mc, mr = len(calls), statistics.fmean(calls), statistics.fmean(rest)
     spread = sum((c - mc) ** 2 for c in calls)
     call_s = sum((c - mc) * (r - mr) for c, r in zip(calls, rest, strict=True)) / spread \
@@ -256,7 +258,7 @@ def fit_work_factor(mode: str, seconds: float, own: ModeOverhead, model: Machine
     time beyond calls and thread syncs over the model's, kept within [1/2, 8] (a noisy probe
     cannot run away)."""
     bare = replace(model, overheads={mode: replace(own, work_factor=1.0)})
-    p = predict(mode, *WORK_SHAPE, 1, bare, dtype_bytes=itemsize)
+    p = predict_at(mode, Shape(*WORK_SHAPE), bare, dtype_bytes=itemsize)
     fixed = p.terms["calls"] + p.terms["sync"]  # what the factor does not scale
     work = p.seconds - fixed
     factor = (seconds - fixed) / work if work > 0 else 1.0

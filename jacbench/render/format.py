@@ -7,6 +7,8 @@ so a median reads '3.12 ms' everywhere. A missing value (None or NaN) reads '-'.
 ('3.12 ms', '3.1ms', '3 MiB')
 >>> fmt_percent(0.0425), fmt_si(1.5e9), fmt_gflops(1.7e11)
 ('4.25%', '1.5G', '170.0')
+>>> fmt_quantity(4e6, "B"), fmt_quantity(2.5e10, "FLOP/s"), fmt_us(4e-6), fmt_duration(130)
+('4 MB', '25 GFLOP/s', '4 us', '2 min')
 >>> fmt_point({"L": 8, "K": 256, "P": 1, "device": "cpu", "dtype": "float32"})
 'L=8, K=256, P=1 (cpu float32)'
 """
@@ -19,7 +21,8 @@ from typing import Any
 
 from jacbench.results.point import point_label
 
-__all__ = ["fmt_bytes", "fmt_gflops", "fmt_percent", "fmt_point", "fmt_si", "fmt_time"]
+__all__ = ["fmt_bytes", "fmt_duration", "fmt_gflops", "fmt_percent", "fmt_point", "fmt_quantity",
+           "fmt_si", "fmt_time", "fmt_us"]
 
 MISSING = "-"
 
@@ -40,6 +43,20 @@ def fmt_time(seconds: float | None, compact: bool = False) -> str:
         text = f"{value:.2g}" if value < 10 else f"{value:.0f}"
         return f"{text}{unit}"
     return f"{value:.3g} {unit}"
+
+
+def fmt_us(seconds: float) -> str:
+    """Seconds in microseconds whatever their size, for a cost per call: 2e-6 -> '2 us'."""
+    return f"{seconds * 1e6:.3g} us"
+
+
+def fmt_duration(seconds: float) -> str:
+    """How long a run takes, rounded as a person says it: '45 s', '12 min', '2 h 10 min'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
 
 
 def fmt_bytes(value: float | None) -> str:
@@ -63,6 +80,15 @@ def fmt_si(value: float) -> str:
         if value >= scale:
             return f"{value / scale:g}{suffix}"
     return f"{value:g}"
+
+
+def fmt_quantity(value: float, unit: str) -> str:
+    """A quantity with a decimal SI prefix on its unit, three significant digits: 4e6 B -> '4 MB',
+    2.5e10 FLOP/s -> '25 GFLOP/s', 950 elements -> '950 elements'."""
+    for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
 
 
 def fmt_gflops(per_second: float | None) -> str:

@@ -2,7 +2,8 @@
 
 The fields of ``Point`` are the point's columns in the results table, in this order; a mode and a
 role complete the key (``schema.KEY_COLUMNS``). ``point_label`` is the one way a point is written
-for people, from a Point or from a table row.
+for people, from a Point or from a table row. A point's ``shape`` (``jacbench.theory.shape``) is
+what the theory counts.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from jacbench.theory.shape import Shape
 
 AXES: tuple[str, ...] = ("L", "D", "K", "P", "batch")
 AXIS_LABELS: dict[str, str] = {
@@ -39,6 +42,11 @@ class Point:
     P: int
     batch: int
     seed: int = 0
+
+    @property
+    def shape(self) -> Shape:
+        """The sizes the theory counts: L, D, K, P and N = batch."""
+        return Shape(self.L, self.D, self.K, self.P, self.batch)
 
     def label(self) -> str:
         return point_label(self.key())

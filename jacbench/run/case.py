@@ -15,7 +15,7 @@ from jacbench.model.mlp import MLP
 from jacbench.model.reference import reference_jacobian
 from jacbench.results.point import Point
 
-__all__ = ["TORCH_DTYPES", "Case", "build_case", "synchronize"]
+__all__ = ["TORCH_DTYPES", "Case", "build_case", "net_and_input", "synchronize"]
 
 #: The torch dtype of each precision the catalogue lists.
 TORCH_DTYPES: dict[str, torch.dtype] = {name: getattr(torch, name) for name in DTYPES}
@@ -30,8 +30,9 @@ class Case:
     reference: torch.Tensor
 
 
-def build_case(point: Point) -> Case:
-    """Seeded model and input, identical on every device for the same seed."""
+def net_and_input(point: Point) -> tuple[MLP, torch.Tensor]:
+    """Seeded model and input, identical on every device for the same seed: x is (D,) for a
+    batch of one, else (batch, D)."""
     dtype = TORCH_DTYPES[point.dtype]
     net = MLP.random(point.L, point.D, point.K, point.P, seed=point.seed, dtype=dtype,
                      device=point.device, activation=point.activation, bias=point.bias)
@@ -39,6 +40,12 @@ def build_case(point: Point) -> Case:
     shape = (point.D,) if point.batch == 1 else (point.batch, point.D)
     x = torch.randn(*shape, generator=gen, dtype=torch.float64).to(dtype=dtype,
                                                                     device=point.device)
+    return net, x
+
+
+def build_case(point: Point) -> Case:
+    """The point's model and input (``net_and_input``) and their float64 reference Jacobian."""
+    net, x = net_and_input(point)
     return Case(net, x, reference_jacobian(net, x))
 
 

@@ -4,17 +4,17 @@ Per mode at a point: two untimed check calls, then ``rounds`` timed measurements
 ``min_run_time`` each (and at least a few calls each); per point, two speed probes. A call's
 time is guessed from the cost model at modest rates (a few torch calls of dispatch, FLOPs at
 ASSUMED_FLOPS, bytes at ASSUMED_BANDWIDTH), capped at the per-call time limit, past which a
-mode is skipped. The guess errs long on small machines: it is a warning, not a promise.
+mode is skipped. The guess errs long on small machines: it is a warning, not a promise. The
+counts are the point's own (``run.point_theory``), which the runner later records.
 """
 
 from __future__ import annotations
 
-from jacbench.catalog import DTYPE_BYTES
 from jacbench.results.point import Point
+from jacbench.run.point_theory import point_cost
 from jacbench.run.settings import Settings
-from jacbench.theory.cost import cost
 
-__all__ = ["estimate_point_s", "format_duration"]
+__all__ = ["estimate_point_s"]
 
 ASSUMED_FLOPS = 50e9
 ASSUMED_BANDWIDTH = 10e9
@@ -25,8 +25,7 @@ CALLS_PER_MEASUREMENT = 3
 
 def _call_s(point: Point, mode: str) -> float:
     try:
-        c = cost(mode, point.L, point.D, point.K, point.P, point.batch,
-                 dtype_bytes=DTYPE_BYTES[point.dtype])
+        c = point_cost(point, mode)
     except ValueError:  # a mode without a cost model: guess a slow library call
         return 10 * DISPATCH_S
     return DISPATCH_S + max(c.flops / ASSUMED_FLOPS, c.bytes_moved / ASSUMED_BANDWIDTH)
@@ -41,12 +40,3 @@ def estimate_point_s(point: Point, modes: tuple[str, ...], settings: Settings) -
         if call < settings.max_call_time:
             total += settings.rounds * max(settings.min_run_time, CALLS_PER_MEASUREMENT * call)
     return total
-
-
-def format_duration(seconds: float) -> str:
-    """'45 s', '12 min', '2 h 10 min'."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"

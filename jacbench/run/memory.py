@@ -2,16 +2,17 @@
 
 A point needs its model and input in the point's dtype, and the float64 reference (a float64 copy
 of the weights, the activations and the Jacobian); each mode needs its Jacobian and its own peak
-state on top (``theory.cost``'s ``peak_extra_bytes``). The check leaves a margin for the
-allocator and for what the model does not count; a point that would not fit is recorded ``oom``
-without allocating anything, so one huge point cannot end a sweep or crash the machine.
+state on top (``theory.cost``'s ``peak_extra_bytes``, read from ``run.point_theory``). The check
+leaves a margin for the allocator and for what the model does not count; a point that would not
+fit is recorded ``oom`` without allocating anything, so one huge point cannot end a sweep or crash
+the machine.
 """
 
 from __future__ import annotations
 
 from jacbench.catalog import DTYPE_BYTES
 from jacbench.results.point import Point
-from jacbench.theory.cost import cost
+from jacbench.run.point_theory import point_cost
 
 __all__ = ["HEADROOM", "case_bytes", "mode_bytes", "too_big"]
 
@@ -19,23 +20,18 @@ __all__ = ["HEADROOM", "case_bytes", "mode_bytes", "too_big"]
 HEADROOM = 0.8
 
 
-def _weights(point: Point) -> int:
-    return point.K * point.D + (point.L - 1) * point.K ** 2 + point.P * point.K
-
-
 def case_bytes(point: Point) -> int:
-    """The model and input in the point's dtype, and the float64 reference with its state."""
-    N, b = point.batch, DTYPE_BYTES[point.dtype]
-    reference = 8 * (_weights(point) + N * point.P * point.D
-                     + N * point.K * (point.L + max(point.P, point.D)))
-    return b * (_weights(point) + N * point.D) + reference
+    """The model and input in the point's dtype, and the float64 reference with its state (the
+    activations and the larger of one tangent or one adjoint per input)."""
+    s, b = point.shape, DTYPE_BYTES[point.dtype]
+    reference = 8 * (s.weights + s.jacobian + s.activations + max(s.adjoint, s.tangent))
+    return b * (s.weights + s.inputs) + reference
 
 
 def mode_bytes(point: Point, mode: str) -> int:
     """One call of ``mode``: its Jacobian and the state it holds at its peak."""
-    c = cost(mode, point.L, point.D, point.K, point.P, point.batch,
-             dtype_bytes=DTYPE_BYTES[point.dtype])
-    return c.peak_extra_bytes + DTYPE_BYTES[point.dtype] * point.batch * point.P * point.D
+    jacobian = DTYPE_BYTES[point.dtype] * point.shape.jacobian
+    return point_cost(point, mode).peak_extra_bytes + jacobian
 
 
 def too_big(needed: int, free: int | None) -> str:

@@ -12,7 +12,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from jacbench.run.estimate import format_duration
+from jacbench.render.format import fmt_duration
 
 __all__ = ["Progress"]
 
@@ -59,9 +59,9 @@ class Progress:
             self.last_line = now
             left = self.left_s()
             print(f"jacbench: {self.done}/{len(self.estimates)} points, "
-                  f"{format_duration(now - self.start)} elapsed"
+                  f"{fmt_duration(now - self.start)} elapsed"
                   + ("" if left is None or self.done == len(self.estimates)
-                     else f", about {format_duration(left)} left"),
+                     else f", about {fmt_duration(left)} left"),
                   file=self.stream, flush=True)
 
     def close(self) -> None:

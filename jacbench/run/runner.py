@@ -13,22 +13,19 @@ from typing import Any
 
 import torch
 
-from jacbench.catalog import DTYPE_BYTES
 from jacbench.measure.environment import now_iso
 from jacbench.measure.probe import Probed, measure_with_probes
 from jacbench.measure.stats import RoundRobinTiming
 from jacbench.measure.timing import default_clock, time_round_robin
 from jacbench.results.point import Point
-from jacbench.results.record import Outcome, Probes, Record, Theory
+from jacbench.results.record import Outcome, Probes, Record
 from jacbench.results.schema import Role, Status
 from jacbench.run.case import build_case
 from jacbench.run.check import check_mode, failure
 from jacbench.run.instruments import Instruments, Yardsticks
 from jacbench.run.memory import case_bytes, mode_bytes, too_big
+from jacbench.run.point_theory import record_theory
 from jacbench.run.settings import Settings
-from jacbench.theory.cost import cost
-from jacbench.theory.floors import floor_seconds
-from jacbench.theory.time_model import predict
 
 __all__ = ["PointRunner"]
 
@@ -131,26 +128,12 @@ class PointRunner:
                 continue
             return {**timings, **failures}
 
-    def _theory(self, point: Point, mode: str) -> Theory:
-        c = cost(mode, point.L, point.D, point.K, point.P, point.batch,
-                 dtype_bytes=DTYPE_BYTES[point.dtype])
-        counts = Theory(c.macs, c.flops, c.bytes_moved, c.peak_extra_bytes)
-        model = self.yardsticks.models.get((point.device, point.dtype))
-        if model is not None:
-            p = predict(mode, point.L, point.D, point.K, point.P, point.batch, model,
-                        dtype_bytes=DTYPE_BYTES[point.dtype], single=point.batch == 1)
-            counts = dataclasses.replace(counts, predicted_s=p.seconds, predicted_bound=p.words)
-        ceilings = self.yardsticks.ceilings_at(point)
-        if ceilings is None:
-            return counts
-        return dataclasses.replace(counts, peak_flops=ceilings.peak_flops,
-                                   peak_bandwidth=ceilings.peak_bandwidth,
-                                   floor_s=floor_seconds(c, ceilings))
-
     def _record(self, point: Point, mode: str, role: str, readings: dict[str, Any],
                 checked: Outcome, probed: Probed[Timed] | None = None) -> Record:
+        model = self.yardsticks.models.get((point.device, point.dtype))
+        theory = record_theory(point, mode, model, self.yardsticks.ceilings_at(point))
         record = Record(
-            role=role, mode=mode, point=point, outcome=checked, theory=self._theory(point, mode),
+            role=role, mode=mode, point=point, outcome=checked, theory=theory,
             readings=readings, min_run_time_s=self.settings.min_run_time,
             rounds=self.settings.rounds,
             measured_at=now_iso(), environment=self.environment,

@@ -1,10 +1,11 @@
 """Deterministic shards of a sweep: N disjoint slices that cover the grid, balanced by cost.
 
 Points are dealt out greedily, most expensive first (by the cost model's estimate of the time to
-measure them, not by count), each to the shard with the least estimated work so far; ties go to
-the lowest shard, and points of equal cost keep their grid order, so every process that computes
-the shards of a spec gets the same ones. This is Graham's longest-processing-time rule: no shard
-ends more than the costliest single point above the lightest one.
+measure them, not by count: a sweep passes ``run.estimate``'s, from the same counts of
+``run.point_theory`` that its runner records), each to the shard with the least estimated work so
+far; ties go to the lowest shard, and points of equal cost keep their grid order, so every process
+that computes the shards of a spec gets the same ones. This is Graham's longest-processing-time
+rule: no shard ends more than the costliest single point above the lightest one.
 """
 
 from __future__ import annotations
@@ -49,11 +50,12 @@ def shard_points(points: Sequence[Point], count: int,
     """``points`` dealt into ``count`` shards, each in grid order; see the module docstring."""
     if count < 1:
         raise ValueError(f"the number of shards must be at least 1, got {count}")
-    order = sorted(range(len(points)), key=lambda i: (-cost(points[i]), i))
+    work = [cost(p) for p in points]  # each point's estimate, asked for once
+    order = sorted(range(len(points)), key=lambda i: (-work[i], i))
     loads = [(0.0, shard) for shard in range(count)]  # a heap of (work so far, shard)
     members: list[list[int]] = [[] for _ in range(count)]
     for i in order:
         load, shard = heapq.heappop(loads)
         members[shard].append(i)
-        heapq.heappush(loads, (load + cost(points[i]), shard))
+        heapq.heappush(loads, (load + work[i], shard))
     return [[points[i] for i in sorted(m)] for m in members]

@@ -21,12 +21,13 @@ from filelock import Timeout
 
 from jacbench.measure.environment import device_name, run_environment
 from jacbench.measure.load import busy_warning
+from jacbench.render.format import fmt_duration
 from jacbench.results.folder import RunWriter, point_lock, read_results
 from jacbench.results.point import Point
 from jacbench.results.schema import Role
 from jacbench.results.storage import check_writable
 from jacbench.run.calibration import write_calibrations
-from jacbench.run.estimate import estimate_point_s, format_duration
+from jacbench.run.estimate import estimate_point_s
 from jacbench.run.instruments import Instruments, Yardsticks
 from jacbench.run.progress import Progress
 from jacbench.run.resume import check_compatible, check_settings, done_keys, key
@@ -104,10 +105,10 @@ def _warn_if_busy(devices: list[str], instruments: Instruments, say: Callable[[s
 def _check_estimate(estimates: list[float], points: int, yes: bool,
                     say: Callable[[str], None]) -> None:
     total = sum(estimates)
-    say(f"{points} points to measure; about {format_duration(total)} by the cost model")
+    say(f"{points} points to measure; about {fmt_duration(total)} by the cost model")
     if total > ESTIMATE_LIMIT_S and not yes:
-        raise SpecError(f"this sweep would take about {format_duration(total)}, above "
-                        f"{format_duration(ESTIMATE_LIMIT_S)}: pass --yes to run it, or "
+        raise SpecError(f"this sweep would take about {fmt_duration(total)}, above "
+                        f"{fmt_duration(ESTIMATE_LIMIT_S)}: pass --yes to run it, or "
                         "shrink the grid")
 
 

@@ -1,8 +1,9 @@
 """The theory: exact multiply-add, byte and memory counts of each Jacobian mode.
 
 Notation as in ``jacbench.model.mlp``: L hidden layers of width K, input D, output P, N = batch
-inputs. The weights hold ``W = K·D + (L-1)·K² + P·K`` numbers; one primal pass through all of
-them costs W multiply-adds per input.
+inputs; ``jacbench.theory.shape.Shape`` holds them and every element count below. The weights
+hold ``W = K·D + (L-1)·K² + P·K`` numbers; one primal pass through all of them costs W
+multiply-adds per input.
 
 The multiply-adds are summed over the mode's operations as ``jacbench.theory.operations`` lists
 them (the same list the time model times), which follows what ``jacbench.modes`` really does,
@@ -29,6 +30,8 @@ output of one product), so measured peaks sit between 1x and 3x of that term.
 >>> c = jacbench.cost("reverse", L=3, D=2, K=5, P=4)
 >>> c.matmul_macs  # primal 2·5 + 2·5² = 60; adjoints 2·5²·4 + 4·5·2 = 240
 300
+>>> cost_at("reverse", Shape(L=3, D=2, K=5, P=4)) == c
+True
 """
 
 from __future__ import annotations
@@ -38,9 +41,10 @@ from dataclasses import dataclass, replace
 
 from jacbench.catalog import CATALOG
 from jacbench.theory.chain_plan import chain_plan
-from jacbench.theory.operations import ELEMENTWISE, GEMM, operations
+from jacbench.theory.operations import ELEMENTWISE, GEMM, operations_at
+from jacbench.theory.shape import Shape
 
-__all__ = ["Cost", "cost"]
+__all__ = ["Cost", "cost", "cost_at"]
 
 
 @dataclass(frozen=True)
@@ -62,23 +66,18 @@ class Cost:
         return 2 * self.macs
 
 
-# A formula takes (L, D, K, P, N, dtype_bytes) and returns the Cost of one call on N inputs.
-Formula = Callable[[int, int, int, int, int, int], Cost]
+# A formula takes a Shape and dtype_bytes and returns the Cost of one call on its N inputs.
+Formula = Callable[[Shape, int], Cost]
 
 
-def _weights(L: int, D: int, K: int, P: int) -> int:
-    """Numbers in [W_1, ..., W_L, W_F]; also the multiply-adds of one full primal pass per input."""
-    return K * D + (L - 1) * K * K + P * K
-
-
-def _work(mode: str, L: int, D: int, K: int, P: int, N: int) -> tuple[int, int]:
+def _work(mode: str, s: Shape) -> tuple[int, int]:
     """(matmul, elementwise) multiply-adds of the mode's operation list."""
-    ops = operations(mode, L, D, K, P, N)
+    ops = operations_at(mode, s)
     return (sum(op.macs * op.repeat for op in ops if op.kind == GEMM),
             sum(op.macs * op.repeat for op in ops if op.kind == ELEMENTWISE))
 
 
-def _forward(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
+def _forward(s: Shape, b: int) -> Cost:
     """``handwritten.forward_jacobian``: primal without the final W_F product, then D tangents.
 
     Per input: primal K·D + (L-1)·K² (y = W_F act(h_L) is never formed); tangents
@@ -86,11 +85,12 @@ def _forward(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
     is free); L·K·D scalings. Bytes: h_1..h_L and tangents T_2..T_L handed on. Peak: one K×D
     tangent and the current h per input.
     """
-    moved = _weights(L, D, K, P) + N * D + N * P * D + 2 * N * L * K + 2 * N * (L - 1) * K * D
-    return Cost("forward", *_work("forward", L, D, K, P, N), b * moved, b * N * (K * D + K))
+    moved = (s.weights + s.inputs + s.jacobian + 2 * s.activations
+             + 2 * (s.L - 1) * s.tangent)
+    return Cost("forward", *_work("forward", s), b * moved, b * (s.tangent + s.layer))
 
 
-def _reverse(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
+def _reverse(s: Shape, b: int) -> Cost:
     """``handwritten.reverse_jacobian``: primal storing s_i = act'(h_i), then P adjoint rows back.
 
     Per input: primal K·D + (L-1)·K²; A_L = W_F ⊙ s_L is a scaling, not a product, so the
@@ -98,11 +98,12 @@ def _reverse(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
     scalings. Bytes: h_1..h_L handed on, s_1..s_L stored and re-read, A_{L-1}..A_1 handed on.
     Peak: L·K stored derivatives and one P×K adjoint per input.
     """
-    moved = _weights(L, D, K, P) + N * D + N * P * D + 4 * N * L * K + 2 * N * (L - 1) * P * K
-    return Cost("reverse", *_work("reverse", L, D, K, P, N), b * moved, b * N * (L * K + P * K))
+    moved = (s.weights + s.inputs + s.jacobian + 4 * s.activations
+             + 2 * (s.L - 1) * s.adjoint)
+    return Cost("reverse", *_work("reverse", s), b * moved, b * (s.activations + s.adjoint))
 
 
-def _library_reverse(mode: str, L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
+def _library_reverse(mode: str, s: Shape, b: int) -> Cost:
     """Reverse-mode baselines: full primal, then P one-hot seed rows pulled back densely.
 
     Counted with FlopCounterMode: the primal is W per input (W_F included), and each seed row
@@ -112,20 +113,20 @@ def _library_reverse(mode: str, L: int, D: int, K: int, P: int, N: int, b: int) 
     re-reads the saved activations in each of its P passes. Elementwise: L·P·K, one multiply per
     adjoint element at tanh_backward (approximate: tanh_backward also forms 1 - a²).
     """
-    W = _weights(L, D, K, P)
-    saved_reads = P if mode == "autograd-reverse" else 1  # saved activations read per pass
+    loop = mode == "autograd-reverse"
+    saved_reads = s.P if loop else 1  # saved activations read per pass
     moved = (
-        (W + N * D + N * P * D + P * P)  # weights, input, Jacobian, one-hot seeds
-        + (2 * N * L * K + N * P)  # primal h_1..h_L handed on, y written
-        + N * L * K * (1 + saved_reads)  # activations saved for backward
-        + 2 * N * L * P * K  # adjoints after e_p·W_F, W_L, ..., W_2
+        (s.weights + s.inputs + s.jacobian + s.P * s.P)  # weights, input, Jacobian, seeds
+        + (2 * s.activations + s.outputs)  # primal h_1..h_L handed on, y written
+        + s.activations * (1 + saved_reads)  # activations saved for backward
+        + 2 * s.L * s.adjoint  # adjoints after e_p·W_F, W_L, ..., W_2
     )
-    held_adjoint = K if mode == "autograd-reverse" else P * K  # one row at a time, or all P
-    peak = N * (L * K + held_adjoint) + P * P
-    return Cost(mode, *_work(mode, L, D, K, P, N), b * moved, b * peak)
+    held_adjoint = s.layer if loop else s.adjoint  # one row at a time, or all P
+    peak = s.activations + held_adjoint + s.P * s.P
+    return Cost(mode, *_work(mode, s), b * moved, b * peak)
 
 
-def _library_forward(mode: str, L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
+def _library_forward(mode: str, s: Shape, b: int) -> Cost:
     """Forward-mode baselines: full primal, D one-hot seed columns pushed through densely.
 
     Counted with FlopCounterMode: each seed column costs W (K·D for W_1·e_d, a dense product with
@@ -137,18 +138,16 @@ def _library_forward(mode: str, L: int, D: int, K: int, P: int, N: int, b: int) 
     for the reverse baselines). Bytes include the zero weight tangents read and their products
     handed on.
     """
-    W = _weights(L, D, K, P)
     moved = (
-        (W + N * D + N * P * D + D * D)  # weights, input, Jacobian, one-hot seeds
-        + (2 * N * L * K + N * P)  # primal h_1..h_L handed on, y written
-        + 2 * N * L * D * K  # tangents after W_1·E, W_2, ..., W_L
-        + (W + 2 * N * (L * K + P))  # zero weight tangents read, their products handed on
+        (s.weights + s.inputs + s.jacobian + s.D * s.D)  # weights, input, Jacobian, seeds
+        + (2 * s.activations + s.outputs)  # primal h_1..h_L handed on, y written
+        + 2 * s.L * s.tangent  # tangents after W_1·E, W_2, ..., W_L
+        + (s.weights + 2 * (s.activations + s.outputs))  # zero weight tangents, their products
     )
-    return Cost(mode, *_work(mode, L, D, K, P, N), b * moved,
-                b * (N * (K * D + K) + D * D))
+    return Cost(mode, *_work(mode, s), b * moved, b * (s.tangent + s.layer + s.D * s.D))
 
 
-def _chain(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
+def _chain(s: Shape, b: int) -> Cost:
     """``modes.chain.chain_jacobian``: the chain in its cheapest bracketing (matrix-chain DP).
 
     A pure forward or reverse plan runs that mode, so it costs exactly that mode. Otherwise the
@@ -157,20 +156,20 @@ def _chain(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
     and a_1..a_L stored and re-read, and the partial products the plan hands on; peak: the
     stored activations plus the partial products alive at once.
     """
-    plan = chain_plan(L, D, K, P)
+    plan = chain_plan(s.L, s.D, s.K, s.P)
     if plan.kind in ("forward", "reverse"):
-        same = _FORMULAS[plan.kind](L, D, K, P, N, b)
+        same = _FORMULAS[plan.kind](s, b)
         return Cost("chain", same.matmul_macs, same.elementwise_macs, same.bytes_moved,
                     same.peak_extra_bytes)
-    matmul, elementwise = _work("chain", L, D, K, P, N)
-    moved = (_weights(L, D, K, P) + N * D + N * P * D + 4 * N * L * K
-             + 2 * N * plan.handed_on)
-    return Cost("chain", matmul, elementwise, b * moved, b * N * (L * K + plan.held))
+    matmul, elementwise = _work("chain", s)
+    moved = (s.weights + s.inputs + s.jacobian + 4 * s.activations
+             + 2 * s.N * plan.handed_on)
+    return Cost("chain", matmul, elementwise, b * moved, b * (s.activations + s.N * plan.held))
 
 
 def _named(family: Callable[..., Cost], mode: str) -> Formula:
-    def formula(L: int, D: int, K: int, P: int, N: int, b: int) -> Cost:
-        return family(mode, L, D, K, P, N, b)
+    def formula(s: Shape, b: int) -> Cost:
+        return family(mode, s, b)
 
     formula.__doc__ = family.__doc__
     return formula
@@ -189,23 +188,36 @@ _FORMULAS: dict[str, Formula] = {
 }
 
 
+def _algorithm(mode: str) -> str:
+    """The algorithm ``mode`` runs; ValueError for a mode without a cost model."""
+    info = CATALOG.get(mode) if isinstance(mode, str) else None
+    if info is None or info.algorithm not in _FORMULAS:
+        raise ValueError(f"no cost model for mode {mode!r}; known: {', '.join(CATALOG)}")
+    return info.algorithm
+
+
 def cost(
     mode: str, L: int, D: int, K: int, P: int, batch: int = 1, *, dtype_bytes: int = 4
 ) -> Cost:
     """The modelled cost of one ``jacobian(net, x, mode)`` call on ``batch`` inputs.
 
     ``batch`` = 1 also stands for a single (D,) input: the modes treat it as a batch of one.
+    ``cost_at`` says the rest; this is it for the shape of these sizes.
+    """
+    _algorithm(mode)
+    return cost_at(mode, Shape(L, D, K, P, batch), dtype_bytes=dtype_bytes)
+
+
+def cost_at(mode: str, shape: Shape, *, dtype_bytes: int = 4) -> Cost:
+    """The modelled cost of one ``jacobian(net, x, mode)`` call on the ``shape.N`` inputs.
+
     Each algorithm's formula's docstring says where it comes from. A mode that runs an
     algorithm as one program (compiled, JAX, native) has its algorithm's counts: compiling may
     fuse elementwise work and save dispatch and memory traffic, never a multiply-add of a matrix
     product, and the bytes and peak are the algorithm's model too.
     """
-    info = CATALOG.get(mode) if isinstance(mode, str) else None
-    if info is None or info.algorithm not in _FORMULAS:
-        raise ValueError(f"no cost model for mode {mode!r}; known: {', '.join(CATALOG)}")
-    sizes = {"L": L, "D": D, "K": K, "P": P, "batch": batch, "dtype_bytes": dtype_bytes}
-    for name, value in sizes.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    counted = _FORMULAS[info.algorithm](L, D, K, P, batch, dtype_bytes)
-    return counted if info.name == info.algorithm else replace(counted, mode=mode)
+    algorithm = _algorithm(mode)
+    if not isinstance(dtype_bytes, int) or isinstance(dtype_bytes, bool) or dtype_bytes < 1:
+        raise ValueError(f"dtype_bytes must be a positive integer, got {dtype_bytes!r}")
+    counted = _FORMULAS[algorithm](shape, dtype_bytes)
+    return counted if mode == algorithm else replace(counted, mode=mode)

@@ -1,14 +1,15 @@
 """The operations each mode runs: the one list that the cost model counts and the time model times.
 
-``operations(mode, L, D, K, P, batch)`` lists, in order, every matrix product, elementwise kernel
-and view one ``jacobian(net, x, mode)`` call issues: its shape, its multiply-adds, the elements it
-reads from the weights and from everything else (operands, output), and the framework calls it
-costs. ``jacbench.theory.cost`` sums the multiply-adds (tests/theory/test_cost.py checks them
-against torch's own count); ``jacbench.theory.time_model`` turns each operation into seconds.
+``operations_at(mode, shape)`` (``operations(mode, L, D, K, P, batch)`` with loose sizes) lists,
+in order, every matrix product, elementwise kernel and view one ``jacobian(net, x, mode)`` call
+issues: its shape, its multiply-adds, the elements it reads from the weights and from everything
+else (operands, output), and the framework calls it costs. ``jacbench.theory.cost`` sums the
+multiply-adds (tests/theory/test_cost.py checks them against torch's own count);
+``jacbench.theory.time_model`` turns each operation into seconds.
 
 A matrix product (m×k)·(k×n) is a GEMM of those sizes; a batch folded into the rows makes m
 larger, a batched product of per-sample factors repeats the small one (``repeat``). Weights are
-listed as W_1 = 0, ..., W_F = L, with weight i of shape d[i+1] × d[i] for d = (D, K, ..., K, P).
+listed as W_1 = 0, ..., W_F = L, with weight i of shape d[i+1] × d[i] for d = ``Shape.dims``.
 
 Each mode runs one of these algorithms (``jacbench.catalog``). A mode whose implementation is
 one program (``jax-jacrev``, ``reverse-compiled``) runs the algorithm's operations with no call
@@ -31,8 +32,9 @@ from dataclasses import dataclass, replace
 from jacbench.catalog import CATALOG
 from jacbench.theory.chain_plan import chain_plan
 from jacbench.theory.chain_program import LINEAR, MATMUL, SCALE
+from jacbench.theory.shape import Shape
 
-__all__ = ["ELEMENTWISE", "GEMM", "VIEW", "Op", "known_modes", "operations"]
+__all__ = ["ELEMENTWISE", "GEMM", "VIEW", "Op", "known_modes", "operations", "operations_at"]
 
 GEMM, ELEMENTWISE, VIEW = "gemm", "elementwise", "view"
 
@@ -95,17 +97,13 @@ def _view(name: str, count: int = 1) -> Op:
     return Op(name, VIEW, calls=count)
 
 
-def _dims(L: int, D: int, K: int, P: int) -> tuple[int, ...]:
-    return (D,) + (K,) * L + (P,)
-
-
 def _batch_view(N: int, batched: bool) -> list[Op]:
     return [_view("batch view")] if batched else []
 
 
-def _forward(L: int, D: int, K: int, P: int, N: int, batched: bool) -> list[Op]:
+def _forward(s: Shape, batched: bool) -> list[Op]:
     """``handwritten.forward_jacobian``: 4 calls per layer, 2 views (W_1ᵀ, Jᵀ), 1 for a batch."""
-    d = _dims(L, D, K, P)
+    L, D, K, N, d = s.L, s.D, s.K, s.N, s.dims
     ops = [*_batch_view(N, batched), _gemm("primal W_1 x", N, D, K), _view("W_1ᵀ")]
     for i in range(1, L + 1):
         ops += [_act(N * K), _scale("tangent ⊙ act'", N * D * K),
@@ -115,35 +113,36 @@ def _forward(L: int, D: int, K: int, P: int, N: int, batched: bool) -> list[Op]:
     return [*ops, _view("Jᵀ")]
 
 
-def _primal(L: int, D: int, K: int, N: int, batched: bool) -> list[Op]:
+def _primal(s: Shape, batched: bool) -> list[Op]:
     """``handwritten.primal_activations``: a_1..a_L, 2 calls per layer (y is never formed)."""
+    L, D, K, N = s.L, s.D, s.K, s.N
     ops = [*_batch_view(N, batched), _gemm("primal W_1 x", N, D, K), _act(N * K)]
     for i in range(1, L):
         ops += [_gemm(f"primal W_{i + 1}", N, K, K), _act(N * K)]
     return ops
 
 
-def _reverse(L: int, D: int, K: int, P: int, N: int, batched: bool) -> list[Op]:
+def _reverse(s: Shape, batched: bool) -> list[Op]:
     """``handwritten.reverse_jacobian``: the primal, then per layer a scaling and a product."""
-    d = _dims(L, D, K, P)
-    ops = _primal(L, D, K, N, batched)
-    for i in range(L - 1, -1, -1):
+    K, P, N, d = s.K, s.P, s.N, s.dims
+    ops = _primal(s, batched)
+    for i in range(s.L - 1, -1, -1):
         ops += [_scale("adjoint ⊙ act'", N * P * K), _gemm(f"adjoint W_{i + 1}", N * P, K, d[i])]
     return ops
 
 
-def _chain(L: int, D: int, K: int, P: int, N: int, batched: bool) -> list[Op]:
+def _chain(s: Shape, batched: bool) -> list[Op]:
     """``modes.chain``: a pure plan runs that mode; otherwise the primal, then the plan's program.
 
     Slots track (rows, cols, per sample). A product with a weight folds the batch into its rows;
     one of two per-sample factors is a batched GEMM: the small product, repeated N times.
     """
-    plan = chain_plan(L, D, K, P)
+    plan = chain_plan(s.L, s.D, s.K, s.P)
     if plan.kind in ("forward", "reverse"):
-        return (_forward if plan.kind == "forward" else _reverse)(L, D, K, P, N, batched)
-    d = _dims(L, D, K, P)
-    shape: dict[int, tuple[int, int, bool]] = {m: (d[m + 1], d[m], False) for m in range(L + 1)}
-    ops = _primal(L, D, K, N, batched)
+        return (_forward if plan.kind == "forward" else _reverse)(s, batched)
+    N, d = s.N, s.dims
+    shape: dict[int, tuple[int, int, bool]] = {m: (d[m + 1], d[m], False) for m in range(s.L + 1)}
+    ops = _primal(s, batched)
     for op, out, a, b in plan.program:
         r, c, mine = shape[a]
         if op == SCALE:
@@ -171,8 +170,8 @@ def _library_reverse(loop: bool, fallback: bool) -> Callable[..., list[Op]]:
     ``fallback``: act' scaled seed by seed (the legacy vmap has no batching rule for it).
     """
 
-    def ops_of(L: int, D: int, K: int, P: int, N: int, batched: bool) -> list[Op]:
-        d = _dims(L, D, K, P)
+    def ops_of(s: Shape, batched: bool) -> list[Op]:
+        L, P, N, d = s.L, s.P, s.N, s.dims
         ops: list[Op] = []
         for m in range(L + 1):
             ops.append(_gemm(f"primal W_{m + 1}", N, d[m], d[m + 1]))
@@ -195,8 +194,8 @@ def _library_forward(fallback: bool) -> Callable[..., list[Op]]:
     """Forward baselines: the primal twice (each weight's zero tangent times the primal), then D
     one-hot seed columns pushed through densely; ``fallback`` scales act' seed by seed."""
 
-    def ops_of(L: int, D: int, K: int, P: int, N: int, batched: bool) -> list[Op]:
-        d = _dims(L, D, K, P)
+    def ops_of(s: Shape, batched: bool) -> list[Op]:
+        L, D, N, d = s.L, s.D, s.N, s.dims
         ops: list[Op] = []
         for m in range(L + 1):
             ops += [_gemm(f"primal W_{m + 1}", N, d[m], d[m + 1]),
@@ -211,7 +210,7 @@ def _library_forward(fallback: bool) -> Callable[..., list[Op]]:
     return ops_of
 
 
-OpsFormula = Callable[[int, int, int, int, int, bool], list[Op]]
+OpsFormula = Callable[[Shape, bool], list[Op]]
 
 # One line per mode; a mode of another framework running one of these algorithms needs none.
 _OPERATIONS: dict[str, OpsFormula] = {
@@ -233,17 +232,22 @@ def known_modes() -> tuple[str, ...]:
 
 def operations(mode: str, L: int, D: int, K: int, P: int, batch: int = 1, *,
                single: bool | None = None) -> list[Op]:
-    """Every operation of one ``jacobian(net, x, mode)`` call on ``batch`` inputs, in order.
+    """``operations_at`` for the shape of these sizes."""
+    return operations_at(mode, Shape(L, D, K, P, batch), single=single)
 
-    ``single`` (default: batch == 1) says whether the input is one (D,) vector rather than a
-    (batch, D) array; a batch costs one more view. A mode that is a traced program of another
+
+def operations_at(mode: str, shape: Shape, *, single: bool | None = None) -> list[Op]:
+    """Every operation of one ``jacobian(net, x, mode)`` call on ``shape.N`` inputs, in order.
+
+    ``single`` (default: N == 1) says whether the input is one (D,) vector rather than a
+    (N, D) array; a batch costs one more view. A mode that is a traced program of another
     (see the module docstring) keeps the operations and makes them one call in all.
     """
     info = CATALOG.get(mode) if isinstance(mode, str) else None
     if info is None or info.algorithm not in _OPERATIONS:
         raise ValueError(f"no operation list for mode {mode!r}; known: {', '.join(CATALOG)}")
-    batched = batch > 1 if single is None else not single
-    ops = _OPERATIONS[info.algorithm](L, D, K, P, batch, batched)
+    batched = shape.N > 1 if single is None else not single
+    ops = _OPERATIONS[info.algorithm](shape, batched)
     how = info.runs
     if not how.program:
         return ops

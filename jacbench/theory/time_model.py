@@ -1,5 +1,6 @@
 """The time model: a mode's predicted seconds on one device, from its operations and a few
-measured machine parameters, with the term that dominates said in words.
+measured machine parameters, split into terms, with the numbers behind the one that dominates
+(``jacbench.render.words`` says it in words).
 
 For each operation of ``jacbench.theory.operations`` (done ``repeat`` times):
 
@@ -63,9 +64,9 @@ vector products) and the calls they take decide how fast that work runs.
 
 >>> m = MachineModel(dispatch_s=2e-6, peak_flops=1e11, gemm_half_dim=0.0, sync_s=0.0,
 ...                  elementwise_rate=1e9, bandwidth=((1e6, 1e10),))
->>> p = predict("reverse", 1, 1, 1, 1, 1, m)  # 4 calls, each a size-1 operation
->>> round(p.seconds * 1e6, 2), p.dominant
-(8.0, 'calls')
+>>> p = predict_at("reverse", Shape(1, 1, 1, 1, 1), m)  # 4 calls, each a size-1 operation
+>>> round(p.seconds * 1e6, 2), p.dominant, p.tally.calls
+(8.0, 'calls', 4)
 """
 
 from __future__ import annotations
@@ -77,11 +78,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from jacbench.catalog import CATALOG
-from jacbench.theory.operations import ELEMENTWISE, GEMM, Op, operations
-from jacbench.theory.time_words import words as say
+from jacbench.theory.operations import ELEMENTWISE, GEMM, Op, operations_at
+from jacbench.theory.shape import Shape
 
-__all__ = ["CALIBRATION_FILE", "MachineModel", "ModeOverhead", "Prediction", "models_from_json",
-           "models_to_json", "predict", "read_calibrations"]
+__all__ = ["CALIBRATION_FILE", "MachineModel", "ModeOverhead", "Prediction", "Tally",
+           "models_from_json", "models_to_json", "predict", "predict_at", "read_calibrations"]
 
 #: Where a sweep stores the calibrations it measured, inside its results folder: one file per
 #: run (``_calibration-<run>.json``); the ``_`` keeps pandas from reading it as results.
@@ -182,23 +183,11 @@ def read_calibrations(folder: str | Path) -> dict[tuple[str, str], MachineModel]
     return found
 
 
-@dataclass(frozen=True)
-class Prediction:
-    """A mode's predicted seconds, split into terms, the largest named and said in words."""
-
-    mode: str
-    seconds: float
-    terms: dict[str, float]
-    dominant: str
-    words: str  # the dominant term as a sentence without the mode's name
-
-    @property
-    def sentence(self) -> str:
-        return f"{self.mode}: {self.words}"
-
-
 @dataclass
-class _Tally:
+class Tally:
+    """A prediction's seconds per term, and the work behind them: the framework calls, the thread
+    syncs, the FLOPs and elements of compute-bound operations, the bytes of memory-bound ones."""
+
     terms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TERMS, 0.0))
     calls: int = 0
     flops: float = 0.0
@@ -208,7 +197,22 @@ class _Tally:
     syncs: int = 0
 
 
-def _add(t: _Tally, op: Op, m: MachineModel, b: int, own: ModeOverhead,
+@dataclass(frozen=True)
+class Prediction:
+    """A mode's predicted seconds, split into terms, the largest named, and the numbers that say
+    why (``jacbench.render.words`` writes them as a sentence)."""
+
+    mode: str
+    seconds: float
+    terms: dict[str, float]
+    dominant: str
+    tally: Tally
+    overhead: ModeOverhead  # the mode's call costs predicted with
+    weights_bytes: int  # the model's weights
+    bandwidth: float  # bytes/s at the working set: all weights and the largest operation
+
+
+def _add(t: Tally, op: Op, m: MachineModel, b: int, own: ModeOverhead,
          weights_ws: float) -> None:
     r, f = op.repeat, own.work_factor
     t.calls += r * op.calls
@@ -247,19 +251,26 @@ def _add(t: _Tally, op: Op, m: MachineModel, b: int, own: ModeOverhead,
 
 def predict(mode: str, L: int, D: int, K: int, P: int, batch: int, model: MachineModel, *,
             dtype_bytes: int = 4, single: bool | None = None) -> Prediction:
-    """The predicted seconds of one ``jacobian(net, x, mode)`` call on ``batch`` inputs."""
+    """``predict_at`` for the shape of these sizes."""
+    return predict_at(mode, Shape(L, D, K, P, batch), model, dtype_bytes=dtype_bytes,
+                      single=single)
+
+
+def predict_at(mode: str, shape: Shape, model: MachineModel, *, dtype_bytes: int = 4,
+               single: bool | None = None) -> Prediction:
+    """The predicted seconds of one ``jacobian(net, x, mode)`` call on ``shape.N`` inputs."""
     base = CATALOG[mode].algorithm if mode in CATALOG else None
     if mode not in model.overheads and base in model.overheads:  # an uncalibrated traced program
-        ops, overhead = operations(base, L, D, K, P, batch, single=single), model.overhead(base)
+        ops, overhead = operations_at(base, shape, single=single), model.overhead(base)
     else:
-        ops, overhead = operations(mode, L, D, K, P, batch, single=single), model.overhead(mode)
-    weights = (K * D + (L - 1) * K * K + P * K) * dtype_bytes
+        ops, overhead = operations_at(mode, shape, single=single), model.overhead(mode)
+    weights = shape.weights * dtype_bytes
     largest = max((op.data_elems for op in ops), default=0) * dtype_bytes
-    tally = _Tally()
+    tally = Tally()
     tally.terms["calls"] = overhead.fixed_s
     for op in ops:
         _add(tally, op, model, dtype_bytes, overhead, weights + largest)
     seconds = sum(tally.terms.values())
     dominant = max(TERMS, key=lambda k: tally.terms[k])
-    words = say(mode, dominant, tally, model, overhead, weights, weights + largest)
-    return Prediction(mode, seconds, dict(tally.terms), dominant, words)
+    return Prediction(mode, seconds, dict(tally.terms), dominant, tally, overhead, weights,
+                      model.bytes_per_s(weights + largest))

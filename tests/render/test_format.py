@@ -13,11 +13,14 @@ from jacbench.analysis.fits import find_sweeps
 from jacbench.analysis.table import ok_sweep
 from jacbench.render.format import (
     fmt_bytes,
+    fmt_duration,
     fmt_gflops,
     fmt_percent,
     fmt_point,
+    fmt_quantity,
     fmt_si,
     fmt_time,
+    fmt_us,
 )
 
 
@@ -42,6 +45,22 @@ def test_percent_si_and_rates() -> None:
     assert fmt_percent(0.0425) == "4.25%" and fmt_percent(1.0) == "100%"
     assert fmt_si(1.5e9) == "1.5G" and fmt_si(2e12) == "2T" and fmt_si(20) == "20"
     assert fmt_gflops(1.7e11) == "170.0" and fmt_gflops(math.nan) == "-"
+
+
+def test_quantities_with_a_unit_and_per_call_microseconds() -> None:
+    assert fmt_quantity(4e6, "B") == "4 MB" and fmt_quantity(1.0e10, "B/s") == "10 GB/s"
+    assert fmt_quantity(1.8e10, "FLOP") == "18 GFLOP"
+    assert fmt_quantity(2e12, "FLOP") == "2e+03 GFLOP"  # no T: the time model's words say G
+    assert fmt_quantity(1.33e5, "elements") == "133 kelements"
+    assert fmt_quantity(950, "elements") == "950 elements" and fmt_quantity(-2e6, "B") == "-2 MB"
+    assert fmt_us(4e-6) == "4 us" and fmt_us(1e-3) == "1e+03 us" and fmt_us(2.5e-7) == "0.25 us"
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0, "0 s"), (45, "45 s"), (89.4, "89 s"),
+                                                (90, "2 min"), (720, "12 min"), (5399, "90 min"),
+                                                (5400, "1 h 30 min"), (7800, "2 h 10 min")])
+def test_durations_read_as_people_say_them(seconds: float, text: str) -> None:
+    assert fmt_duration(seconds) == text
 
 
 def test_fmt_point_titles_a_group() -> None:
