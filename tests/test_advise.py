@@ -127,6 +127,7 @@ def test_a_sweep_stores_predictions_and_its_calibration(
 
 
 def test_the_cache_is_used_and_refreshed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("JACBENCH_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     calls = []
     monkeypatch.setattr(advise, "calibrate_machine",

@@ -10,7 +10,6 @@ On request the top few modes are timed at the shape, to check the pick.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 from collections.abc import Iterable
@@ -22,6 +21,7 @@ import torch
 from jacbench.measure.timing import time_callable
 from jacbench.model.mlp import MLP
 from jacbench.modes.registry import ModeUnavailable, modes, prepare
+from jacbench.paths import cache_root
 from jacbench.results.schema import DTYPE_BYTES
 from jacbench.run.calibration import calibrate_machine
 from jacbench.run.case import TORCH_DTYPES
@@ -80,7 +80,7 @@ def available_modes(device: str, dtype: str) -> list[str]:
 
 
 def _cache_path(device: str, dtype: str) -> Path:
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jacbench"
+    root = cache_root()
     host = socket.gethostname().split(".")[0] or "host"
     name = f"calibration-{host}-{device}-{dtype}-torch{torch.__version__}-" \
            f"{torch.get_num_threads()}threads.json"
