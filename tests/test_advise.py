@@ -12,11 +12,11 @@ import pytest
 from factories import FAKE_MODEL
 
 from jacbench import cli
+from jacbench.results.folder import read_calibrations, write_calibrations
 from jacbench.run import advise
 from jacbench.run import sweep as sweeps
-from jacbench.run.calibration import write_calibrations
 from jacbench.run.spec import build_spec
-from jacbench.theory.time_model import predict, read_calibrations
+from jacbench.theory.time_model import predict
 
 SHAPE = ["--L", "10", "--D", "1000", "--K", "1000", "--P", "1"]
 

@@ -22,6 +22,7 @@ from jacbench.measure.timing import time_callable
 from jacbench.model.mlp import MLP
 from jacbench.modes.registry import ModeUnavailable, modes, prepare
 from jacbench.paths import cache_root
+from jacbench.results.folder import read_calibrations
 from jacbench.results.schema import DTYPE_BYTES
 from jacbench.run.calibration import calibrate_machine
 from jacbench.run.case import TORCH_DTYPES
@@ -31,7 +32,6 @@ from jacbench.theory.time_model import (
     models_from_json,
     models_to_json,
     predict,
-    read_calibrations,
 )
 
 __all__ = ["AdviseError", "Shape", "available_modes", "machine_model", "measure_top", "rank",
