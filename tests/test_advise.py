@@ -13,11 +13,11 @@ from factories import FAKE_MODEL
 
 from jacbench import cli
 from jacbench.render.words import words
+from jacbench.results.folder import read_calibrations, write_calibrations
 from jacbench.run import advise
 from jacbench.run import sweep as sweeps
-from jacbench.run.calibration import write_calibrations
 from jacbench.run.spec import build_spec
-from jacbench.theory.time_model import predict, read_calibrations
+from jacbench.theory.time_model import predict
 
 SHAPE = ["--L", "10", "--D", "1000", "--K", "1000", "--P", "1"]
 
@@ -128,6 +128,7 @@ def test_a_sweep_stores_predictions_and_its_calibration(
 
 
 def test_the_cache_is_used_and_refreshed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("JACBENCH_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     calls = []
     monkeypatch.setattr(advise, "calibrate_machine",

@@ -14,7 +14,7 @@ import pytest
 PACKAGE = Path(__file__).parents[1] / "jacbench"
 
 #: The ground floor: top-level modules every folder may read, which import nothing of jacbench.
-GROUND = {"catalog"}
+GROUND = {"catalog", "paths"}
 #: Which jacbench folders (or single modules) each folder may import from (besides itself and the
 #: ground floor): ARCHITECTURE.md's table. ``cli/`` and the package's ``__init__`` may import
 #: anything.

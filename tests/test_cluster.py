@@ -50,6 +50,7 @@ def test_a_lost_shard_is_reported_and_resubmitting_it_measures_only_what_is_miss
     out = tmp_path / "out"
     assert main(["sweep", *GRID, "--out", str(out), "--shards", "2"]) == 0
     (record,) = [json.loads(p.read_text()) for p in (out / "_runs").glob("*.json")]
+    assert len(record["spec"]["points"]) == 5  # the resolved spec status reads back
     lost = next(out.glob("part-*-s1.parquet"))
     lost.unlink()  # shard 1's node died and took its part with it
     capsys.readouterr()

@@ -97,11 +97,11 @@ def _only(args: argparse.Namespace) -> list[int]:
 
 
 def submit_sweep(args: argparse.Namespace, spec: Any, devices: tuple[str, ...],
-                 out: Path) -> int:
-    """Submit the shards of this sweep and, unless --no-wait, wait with progress lines."""
-    from jacbench.results.folder import read_results
+                 out: Path, recorded: Any) -> int:
+    """Submit the shards of this sweep and, unless --no-wait, wait with progress lines. The
+    run's record keeps ``recorded``: the spec as the shards resolve their devices."""
+    from jacbench.results.folder import done_rows, jobs_folder, read_results
     from jacbench.results.point import POINT_FIELDS
-    from jacbench.results.schema import Role, Status
     from jacbench.results.storage import check_writable
     from jacbench.run.submit import submit_shards, wait
 
@@ -117,19 +117,16 @@ def submit_sweep(args: argparse.Namespace, spec: Any, devices: tuple[str, ...],
     total = len(spec.points)
 
     def done() -> int:
-        rows = read_results(out)
-        rows = rows[(rows["run_id"] == run_id) & (rows["role"] == Role.SWEEP)
-                    & rows["status"].isin(Status.DONE)]
-        return len(rows.drop_duplicates(list(POINT_FIELDS)))
+        return len(done_rows(read_results(out), run_id).drop_duplicates(list(POINT_FIELDS)))
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
     between = None if args.no_wait else (lambda batch: wait(batch, done, total, say))
     jobs = submit_shards(out, argv, _only(args), args.shards, run_id, options, shard_devices,
-                         between=between)
+                         between=between, spec=recorded)
     print(f"run {run_id}: submitted {len(jobs)} shard(s) through submitit ({options.executor}): "
-          f"jobs {', '.join(str(j.job_id) for j in jobs)}; logs in {out / '_jobs'}")
+          f"jobs {', '.join(str(j.job_id) for j in jobs)}; logs in {jobs_folder(out)}")
     if args.no_wait:
         print(f"follow it with: python -m jacbench status {shlex.quote(str(out))}")
         return 0

@@ -1,8 +1,9 @@
 """``python -m jacbench status DIR``: how far the runs in a results folder have got.
 
-For a sharded run (one submitted with --shards) each shard's points are rebuilt from the command
-that was submitted, so the status knows what is missing, not only what is there, and prints the
-command that resubmits exactly the shards that are not complete.
+For a sharded run (one submitted with --shards) each shard's points come from the resolved spec
+its run record keeps (``jacbench.run.status``), so the status knows what is missing, not only
+what is there, and prints the command that resubmits exactly the shards that are not complete.
+A record written before records kept the spec gets one line saying so.
 """
 
 from __future__ import annotations
@@ -14,41 +15,27 @@ from jacbench.cli.arguments import UserError
 __all__ = ["print_status"]
 
 
-def _shard_points(record, index: int) -> tuple[list, object]:
-    """The points shard ``index`` of a submitted run holds, and the spec they come from."""
-    from jacbench.cli import build_parser
-    from jacbench.cli.sweep_command import build_spec
-    from jacbench.run.shard import Shard
-    from jacbench.run.sweep import slice_of
-
-    args = build_parser().parse_args(["sweep", *record.argv])
-    device = record.devices[index % len(record.devices)]
-    values = [device] if device else args.device
-    devices = tuple(d for v in values for d in (("cpu", "cuda") if v == "all" else (v,)))
-    spec = slice_of(build_spec(args, devices), Shard(index, record.shards))
-    return list(spec.points), spec
-
-
 def print_status(folder: Path) -> int:
-    from jacbench.results.folder import read_results
-    from jacbench.run.status import resubmit_command, shard_status
-    from jacbench.run.submit import read_runs
+    from jacbench.results.folder import read_results, read_run_records
+    from jacbench.run.status import resubmit_command, run_status
 
     if not folder.is_dir():
         raise UserError(f"{folder} is not a results folder")
     frame = read_results(folder)
-    records = read_runs(folder)
+    records = read_run_records(folder)
     if not records:
         _print_runs(frame)
         return 0
     incomplete_runs = 0
     for record in records:
-        shards, specs = zip(*(_shard_points(record, i) for i in range(record.shards)),
-                            strict=True)
-        found = shard_status(frame, record.run_id, shards,
-                             lambda p, s=specs: next(x for x in s if p in x.points).modes_at(p))
+        found = run_status(frame, record)
         print(f"run {record.run_id} ({record.shards} shards, {record.options['executor']}, "
               f"submitted {record.submitted_at}):")
+        if found is None:
+            every = resubmit_command(record, range(record.shards))
+            print("  its record, from an older jacbench, keeps no spec, so what each shard lacks"
+                  f" is unknown; resubmitting every shard measures only that:\n    {every}")
+            continue
         for s in found:
             hosts = ", ".join(s.hosts) or "-"
             print(f"  shard {s.index}: {s.done}/{s.points} points done, {s.failed} with "

@@ -149,8 +149,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     devices = devices_of(args.device)
     spec = build_spec(args, devices)
     out = Path(args.out) if args.out else default_out(devices, run_name(args))
-    if args.shards:
-        return submit_sweep(args, spec, devices, out)
+    if args.shards:  # a SLURM node resolves --device itself: 'all' is its cpu and cuda
+        nodes = devices if args.executor == "local" else tuple(
+            d for v in args.device for d in (("cpu", "cuda") if v == "all" else (v,)))
+        return submit_sweep(args, spec, devices, out, build_spec(args, nodes))
     threads = torch.get_num_threads()
     _threads(args)
     progress = False if args.no_progress else None

@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from jacbench.modes.prepared import ModeUnavailable
+from jacbench.paths import cache_root
 
 __all__ = ["FLAGS", "Kernel", "cache_folder", "kernel"]
 
@@ -37,11 +38,10 @@ FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp", "-fPIC", "-shared")
 
 
 def cache_folder() -> Path:
-    """Where compiled kernels are kept: $JACBENCH_CACHE, else $XDG_CACHE_HOME/jacbench, else
-    ~/.cache/jacbench; a ``native`` folder inside."""
-    root = os.environ.get("JACBENCH_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "jacbench")
-    return Path(root) / "native"
+    """Where compiled kernels are kept: a ``native`` folder in jacbench's cache
+    (``jacbench.paths.cache_root``: $JACBENCH_CACHE, else $XDG_CACHE_HOME/jacbench, else
+    ~/.cache/jacbench)."""
+    return cache_root() / "native"
 
 
 def _compiler() -> str:

@@ -22,7 +22,8 @@ from jacbench.analysis.prediction import (
 )
 from jacbench.render.format import fmt_percent, fmt_point, fmt_time
 from jacbench.render.markdown import table
-from jacbench.theory.time_model import MachineModel, read_calibrations
+from jacbench.results.folder import read_calibrations
+from jacbench.theory.time_model import MachineModel
 
 __all__ = ["prediction"]
 

@@ -1,17 +1,22 @@
-"""A results folder: the files jacbench writes there, read as one table, written by many runs.
+"""A results folder: every file jacbench keeps there, where it lives, read and written here.
 
-Layout (``pandas.read_parquet(DIR)`` reads the sweep rows of every run as one table, since
-pyarrow skips names starting with ``_`` or ``.``)::
+This module is the one owner of a folder's layout (``pandas.read_parquet(DIR)`` reads the sweep
+rows of every run as one table, since pyarrow skips names starting with ``_`` or ``.``)::
 
-    DIR/results.parquet            rows of runs before schema 3 (read, never appended to)
-    DIR/part-<run>.parquet         the sweep rows of one run (or one shard of a run)
-    DIR/_stability/<run>.parquet   that run's drift-check repeats, out of the sweep's table
-    DIR/_plots/, DIR/_report.md, DIR/_calibration*.json    what plot, report, the model write
-    DIR/.locks/                    file locks: one for writing, one per point being measured
+    DIR/results.parquet                  rows of runs before schema 3 (read, never appended to)
+    DIR/part-<run>-s<shard>.parquet      the sweep rows of one run (or one shard of a run)
+    DIR/_stability/<run>-s<shard>.parquet  that run's drift-check repeats, out of the table
+    DIR/_calibration-<run>-s<shard>.json the time model's calibrations that run measured
+    DIR/_runs/<run>.json                 what was submitted for a sharded run (its record)
+    DIR/_jobs/                           submitit's logs of the shards' jobs
+    DIR/.locks/                          file locks: one for writing, one per point measured
+    DIR/_plots/, DIR/_report.md          what plot and report write
 
-Each process writes only its own part, atomically, after every point: no run can overwrite
-another's rows. A run that measures again a point another run left failed removes that old row
-from the other's part under the folder's write lock, so every (point, mode) is in the folder once.
+Each process writes only its own files, atomically (``storage.write_atomically``), its part
+after every point: no run can overwrite another's rows. A run that measures again a point
+another run left failed removes that old row from the other's part under the folder's write
+lock, so every (point, mode) is in the folder once. What is done (``done_rows``) is decided here
+too: resume, status and the wait for shards all ask this one function.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from filelock import FileLock
 
-from jacbench.results.schema import SAME_MEASUREMENT, Role
+from jacbench.results.run_record import RunRecord, record_from_json, record_to_json
+from jacbench.results.schema import SAME_MEASUREMENT, Role, Status
 from jacbench.results.storage import (
     ResultsError,
     empty_frame,
@@ -35,14 +41,31 @@ from jacbench.results.storage import (
     to_table,
     upgrade,
     write_file,
+    write_text,
 )
+from jacbench.theory.time_model import MachineModel, models_from_json, models_to_json
 
-__all__ = ["LEGACY_FILE", "RunWriter", "data_files", "point_lock", "read_results"]
+__all__ = ["LEGACY_FILE", "RunWriter", "data_files", "done_rows", "jobs_folder", "point_lock",
+           "read_calibrations", "read_results", "read_run_records", "run_tag",
+           "write_calibrations", "write_run_record"]
 
 LEGACY_FILE = "results.parquet"
 PART_PREFIX = "part-"
 STABILITY_DIR = "_stability"
+CALIBRATION_PREFIX = "_calibration"
+RUNS_DIR = "_runs"
+JOBS_DIR = "_jobs"
 LOCKS_DIR = ".locks"
+
+
+def run_tag(run_id: str, shard: int) -> str:
+    """What names the files one process of a run writes: '<run>-s<shard>'."""
+    return f"{run_id}-s{shard}"
+
+
+def jobs_folder(directory: Path) -> Path:
+    """Where submitit logs the jobs of a folder's sharded runs."""
+    return directory / JOBS_DIR
 
 
 def _ours(name: str) -> bool:
@@ -99,6 +122,13 @@ def newest(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(kept, ignore_index=True)
 
 
+def done_rows(frame: pd.DataFrame, run_id: str | None = None) -> pd.DataFrame:
+    """The sweep rows whose (point, mode) is done, never measured again: those with a final
+    status (ok, mismatch, skipped); only the run ``run_id``'s when given."""
+    rows = frame[(frame["role"] == Role.SWEEP) & frame["status"].isin(Status.DONE)]
+    return rows if run_id is None else rows[rows["run_id"] == run_id]
+
+
 def point_lock(directory: Path, key: Mapping[str, Any]) -> FileLock:
     """The lock a process holds while it measures one point, so no two measure it at once."""
     digest = hashlib.sha1(repr(sorted(key.items())).encode()).hexdigest()[:20]
@@ -122,7 +152,7 @@ class RunWriter:
 
     def __init__(self, directory: Path, run: str) -> None:
         self.directory = directory
-        self.part = directory / f"{PART_PREFIX}{run}.parquet"
+        self.part = directory / f"{PART_PREFIX}{run}.parquet"  # run: a ``run_tag``
         self.stability = directory / STABILITY_DIR / f"{run}.parquet"
         self.sweep_rows: list[dict[str, Any]] = []
         self.stability_rows: list[dict[str, Any]] = []
@@ -176,3 +206,40 @@ def _replaced(rows: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dic
 
     fresh = {key(r) for r in new}
     return [r for r in rows if key(r) not in fresh] + new
+
+
+def write_calibrations(directory: Path, models: Iterable[MachineModel], tag: str) -> Path:
+    """Store the calibrations a run (``tag``: a ``run_tag``) measured, atomically."""
+    path = directory / f"{CALIBRATION_PREFIX}-{tag}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, models_to_json(list(models)))
+    return path
+
+
+def read_calibrations(directory: str | Path) -> dict[tuple[str, str], MachineModel]:
+    """The latest calibration of each (device, dtype) stored in a results folder ({} if none);
+    ValueError (one line, naming the file) for one that does not parse."""
+    found: dict[tuple[str, str], MachineModel] = {}
+    for path in sorted(Path(directory).glob(f"{CALIBRATION_PREFIX}*.json")):
+        try:
+            models = models_from_json(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        for m in models:
+            old = found.get((m.device, m.dtype))
+            if old is None or m.calibrated_at >= old.calibrated_at:
+                found[(m.device, m.dtype)] = m
+    return found
+
+
+def write_run_record(directory: Path, record: RunRecord) -> None:
+    """Store (or update) what was submitted for a sharded run, atomically."""
+    (directory / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+    write_text(directory / RUNS_DIR / f"{record.run_id}.json", record_to_json(record))
+
+
+def read_run_records(directory: Path) -> list[RunRecord]:
+    """The sharded runs submitted into a folder, oldest first."""
+    records = [record_from_json(p.read_text()) for p in sorted((directory / RUNS_DIR).glob(
+        "*.json"))]
+    return sorted(records, key=lambda r: r.submitted_at)

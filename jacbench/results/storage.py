@@ -1,7 +1,8 @@
 """One parquet file of results: written atomically, read back validated and upgraded.
 
 A results folder is made of such files (``jacbench.results.folder`` says which); this module
-knows only one file at a time. Writes go to a temporary file in the same folder, are fsynced and
+knows only one file at a time. Writes (of a parquet file, or of a folder's JSON: calibrations,
+run records) go through ``write_atomically``: a temporary file in the same folder, fsynced and
 renamed over the target, so a reader (or a process killed at any instant) sees the old file or
 the new one, never half of one; a write that fails (a full disk, say) leaves the old file as it
 was and raises ResultsError in one line.
@@ -12,9 +13,9 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 import pyarrow as pa
@@ -23,7 +24,7 @@ import pyarrow.parquet as pq
 from jacbench.results.schema import ADDED_IN, COLUMN_NAMES, SCHEMA, SCHEMA_VERSION, Status
 
 __all__ = ["ResultsError", "check_writable", "empty_frame", "read_file", "to_table",
-           "upgrade", "write_file"]
+           "upgrade", "write_atomically", "write_file", "write_text"]
 
 #: Bytes the up-front write check writes and syncs: a full disk fails it, not the first point.
 _PROBE_BYTES = 1 << 16
@@ -118,19 +119,32 @@ def upgrade(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_file(path: Path, table: pa.Table) -> None:
-    """Write ``table`` to ``path`` atomically: a temporary file beside it, fsync, rename."""
+    """Write ``table`` to ``path`` atomically (see ``write_atomically``)."""
+    write_atomically(path, lambda handle: pq.write_table(table, handle, compression="zstd"),
+                     "the rows saved before are kept")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically (see ``write_atomically``)."""
+    write_atomically(path, lambda handle: handle.write(text.encode("utf-8")),
+                     "the file written before is kept")
+
+
+def write_atomically(path: Path, fill: Callable[[BinaryIO], object], kept: str) -> None:
+    """The one atomic write of a results folder: ``fill`` writes a temporary file beside
+    ``path``, which is fsynced and renamed over it; on failure ResultsError says why and what
+    is ``kept``."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are for sharing
         with os.fdopen(fd, "wb") as handle:
-            pq.write_table(table, handle, compression="zstd")
+            fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise ResultsError(f"cannot write {path}: {_why(exc)}; the rows saved before are "
-                           "kept") from None
+        raise ResultsError(f"cannot write {path}: {_why(exc)}; {kept}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

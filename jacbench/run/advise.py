@@ -10,7 +10,6 @@ shape, to check the pick.
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from collections.abc import Iterable
@@ -22,6 +21,8 @@ from jacbench.catalog import DTYPE_BYTES
 from jacbench.measure.timing import time_callable
 from jacbench.model.activations import ACTIVATIONS
 from jacbench.modes.registry import ModeUnavailable, modes, prepare
+from jacbench.paths import cache_root
+from jacbench.results.folder import read_calibrations
 from jacbench.results.point import Point
 from jacbench.run.calibration import calibrate_machine
 from jacbench.run.case import net_and_input
@@ -32,7 +33,6 @@ from jacbench.theory.time_model import (
     models_from_json,
     models_to_json,
     predict_at,
-    read_calibrations,
 )
 
 __all__ = ["AdviseError", "advised_point", "available_modes", "machine_model", "measure_top",
@@ -67,7 +67,7 @@ def available_modes(device: str, dtype: str) -> list[str]:
 
 
 def _cache_path(device: str, dtype: str) -> Path:
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jacbench"
+    root = cache_root()
     host = socket.gethostname().split(".")[0] or "host"
     name = f"calibration-{host}-{device}-{dtype}-torch{torch.__version__}-" \
            f"{torch.get_num_threads()}threads.json"

@@ -1,15 +1,13 @@
-"""The time model's calibration for a run: the machine probes plus every mode at tiny shapes, and
-where a results folder keeps it (``_calibration-<run>.json``; ``time_model.read_calibrations``
-reads it back for ``advise --from`` and the report).
+"""The time model's calibration for a run: the machine probes plus every mode at tiny shapes.
 
 ``jacbench.measure.calibrate`` measures; this module hands it the modes (the measure stage knows
-nothing about Jacobians) and stores what it found.
+nothing about Jacobians). A sweep stores what it found in its results folder
+(``jacbench.results.folder.write_calibrations``; read back for ``advise --from`` and the report).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 import torch
 
@@ -18,9 +16,9 @@ from jacbench.measure.calibrate import ModeProbe, calibrate
 from jacbench.model.mlp import MLP
 from jacbench.modes.registry import ModeUnavailable, modes, prepare
 from jacbench.run.case import TORCH_DTYPES
-from jacbench.theory.time_model import CALIBRATION_FILE, MachineModel, models_to_json
+from jacbench.theory.time_model import MachineModel
 
-__all__ = ["calibrate_machine", "probed_modes", "write_calibrations"]
+__all__ = ["calibrate_machine", "probed_modes"]
 
 
 #: Families whose work factor is measured too: the library modes (copies, unfused kernels) and
@@ -64,14 +62,3 @@ def calibrate_machine(device: str, dtype: str,
         probes[mode] = _probe(mode, device, dtype)
     worked = frozenset(m for m in probes if m in CATALOG and CATALOG[m].family in WORK_FAMILIES)
     return calibrate(device, dtype, mode_probes=probes, work_probes=worked)
-
-
-def write_calibrations(folder: Path, models: Iterable[MachineModel], tag: str) -> Path:
-    """Write a run's calibrations into ``folder/_calibration-<tag>.json`` (the ``_`` keeps
-    pandas from reading it as results; each run, or shard, writes its own)."""
-    path = Path(folder) / f"{Path(CALIBRATION_FILE).stem}-{tag}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(models_to_json(list(models)), encoding="utf-8")
-    tmp.replace(path)
-    return path

@@ -1,25 +1,27 @@
 """What a results folder already holds for this run: may it resume there, and what is done.
 
-A run may resume a folder measured on this machine and software with the same settings; other
-machines' rows are mixed in only with --append, and other settings are refused in one line naming
-them. A shard of a sharded run also counts as done what any shard of the same run measured,
-on whichever host: resubmitting a shard never measures a point twice.
+What is done is the results folder's to say (``jacbench.results.folder.done_rows``); this module
+says which of those rows count for this run. A run may resume a folder measured on this machine
+and software with the same settings; other machines' rows are mixed in only with --append, and
+other settings are refused in one line naming them. A shard of a sharded run also counts as
+done what any shard of the same run measured, on whichever host: resubmitting a shard never
+measures a point twice.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from jacbench.results.folder import done_rows
 from jacbench.results.point import Point
-from jacbench.results.schema import COMPATIBILITY_COLUMNS, KEY_COLUMNS, Role, Status
+from jacbench.results.schema import COMPATIBILITY_COLUMNS, KEY_COLUMNS, Role
 from jacbench.results.storage import ResultsError
 from jacbench.run.settings import Settings
 
 __all__ = ["check_compatible", "check_settings", "done_keys", "key"]
 
 
-def _on_this_machine(existing: pd.DataFrame, environment: dict) -> pd.DataFrame:
-    rows = existing[existing["role"] == Role.SWEEP]
+def _on_this_machine(rows: pd.DataFrame, environment: dict) -> pd.DataFrame:
     for column in COMPATIBILITY_COLUMNS:
         rows = rows[rows[column].astype(str) == str(environment[column])]
     return rows
@@ -55,8 +57,7 @@ def check_settings(existing: pd.DataFrame, environment: dict, settings: Settings
     settings (threads, timing budget, rounds): its numbers would not be this run's."""
     if append:
         return
-    done = _on_this_machine(existing, environment)
-    done = done[done["status"].isin(Status.DONE)]
+    done = _on_this_machine(done_rows(existing), environment)
     for column, mine in _settings_of(environment, settings).items():
         theirs = sorted({v for v in done[column].dropna().tolist()} - {mine})
         if theirs:
@@ -71,10 +72,9 @@ def done_keys(existing: pd.DataFrame, environment: dict, settings: Settings) -> 
     shard of this very run."""
     if existing.empty:
         return set()
-    this_run = existing[(existing["run_id"] == environment["run_id"])
-                        & (existing["role"] == Role.SWEEP)]
-    done = pd.concat([_on_this_machine(existing, environment), this_run])
-    done = done[done["status"].isin(Status.DONE)]
+    done = done_rows(existing)
+    done = pd.concat([_on_this_machine(done, environment),
+                      done_rows(done, environment["run_id"])])
     for column, mine in _settings_of(environment, settings).items():
         done = done[done[column].isna() | (done[column] == mine)]
     return {tuple(r) for r in done[list(KEY_COLUMNS)].itertuples(index=False)}

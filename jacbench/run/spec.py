@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import math
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,21 @@ class SweepSpec:
         """The modes measured at ``point``: the sweep's, then the point's extras."""
         extra = dict(self.extra_modes).get(point, ())
         return self.settings.modes + tuple(m for m in extra if m not in self.settings.modes)
+
+    def to_data(self) -> dict[str, Any]:
+        """The resolved spec as plain data (JSON): what a sharded run's record keeps."""
+        return {"points": [p.key() for p in self.points],
+                "settings": {**asdict(self.settings), "modes": list(self.settings.modes)},
+                "stability": [p.key() for p in self.stability],
+                "extra_modes": [[p.key(), list(ms)] for p, ms in self.extra_modes]}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> SweepSpec:
+        """The spec ``to_data`` wrote."""
+        settings = {**data["settings"], "modes": tuple(data["settings"]["modes"])}
+        return cls(tuple(Point(**p) for p in data["points"]), Settings(**settings),
+                   tuple(Point(**p) for p in data["stability"]),
+                   tuple((Point(**p), tuple(ms)) for p, ms in data["extra_modes"]))
 
 
 def preset_names() -> tuple[str, ...]:

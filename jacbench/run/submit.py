@@ -3,30 +3,29 @@ processes on a laptop. jacbench writes no scheduler of its own.
 
 Every shard is the same ``python -m jacbench sweep ...`` command with ``--shard I/N`` and the
 run's id appended, run in the job by ``run_shard``; the shards write their own parts of one
-results folder, which then reads as one table. What was submitted is kept in the folder
-(``_runs/<run id>.json``) so that ``python -m jacbench status DIR`` can say what is missing and
-print the command that resubmits exactly that.
+results folder, which then reads as one table. What was submitted, the run's resolved spec with
+it, is kept in the folder (a ``RunRecord``: ``jacbench.results.folder.write_run_record``) so
+that ``python -m jacbench status DIR`` can say what is missing and print the command that
+resubmits exactly that.
 """
 
 from __future__ import annotations
 
-import json
 import shlex
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from jacbench.measure.environment import now_iso
+from jacbench.results.folder import jobs_folder, write_run_record
+from jacbench.results.run_record import RunRecord
+from jacbench.run.spec import SweepSpec
 
-__all__ = ["ClusterOptions", "RunRecord", "make_executor", "read_runs", "run_shard",
-           "shard_argv", "submit_shards", "write_run"]
-
-RUNS_DIR = "_runs"
-JOBS_DIR = "_jobs"
+__all__ = ["ClusterOptions", "make_executor", "run_shard", "shard_argv", "submit_shards"]
 
 
 @dataclass(frozen=True)
@@ -53,10 +52,10 @@ class ClusterOptions:
 
 
 def make_executor(out: Path, options: ClusterOptions) -> Any:
-    """A submitit executor logging into ``out/_jobs`` (skipped by readers of the folder)."""
+    """A submitit executor logging into the folder's ``_jobs`` (skipped by its readers)."""
     import submitit
 
-    executor = submitit.AutoExecutor(folder=out / JOBS_DIR, cluster=options.executor)
+    executor = submitit.AutoExecutor(folder=jobs_folder(out), cluster=options.executor)
     executor.update_parameters(**options.parameters())
     return executor
 
@@ -77,53 +76,30 @@ def run_shard(argv: list[str]) -> int:
     return done.returncode
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """What was submitted for a sharded run: enough to say what is missing and resubmit it."""
-
-    run_id: str
-    argv: list[str]  # the sweep flags, without the cluster ones
-    shards: int
-    options: dict[str, Any]
-    job_ids: list[str]
-    submitted_at: str
-    devices: list[str | None] = field(default_factory=lambda: [None])  # shard i: [i % len]
-
-
-def write_run(out: Path, record: RunRecord) -> None:
-    (out / RUNS_DIR).mkdir(parents=True, exist_ok=True)
-    (out / RUNS_DIR / f"{record.run_id}.json").write_text(json.dumps(asdict(record), indent=1))
-
-
-def read_runs(out: Path) -> list[RunRecord]:
-    """The sharded runs submitted into ``out``, oldest first."""
-    records = [RunRecord(**json.loads(p.read_text()))
-               for p in sorted((out / RUNS_DIR).glob("*.json"))]
-    return sorted(records, key=lambda r: r.submitted_at)
-
-
 def submit_shards(out: Path, argv: Sequence[str], shards: Sequence[int], count: int,
                   run_id: str, options: ClusterOptions, devices: Sequence[str | None],
                   executor: Any = None,
-                  between: Callable[[list[Any]], object] | None = None) -> list[Any]:
+                  between: Callable[[list[Any]], object] | None = None,
+                  spec: SweepSpec | None = None) -> list[Any]:
     """Submit the given shards, shard i on ``devices[i % len(devices)]``. On SLURM one job
     array; locally ``options.parallel`` shards at a time (one per device), ``between(batch)``
-    waiting for each batch before the next starts, so no two shards time on one device."""
+    waiting for each batch before the next starts, so no two shards time on one device. The
+    run's record keeps ``spec``, resolved (every device's points), for ``status``."""
     executor = executor or make_executor(out, options)
     commands = [shard_argv(argv, i, count, run_id, devices[i % len(devices)]) for i in shards]
     jobs: list[Any] = []
     record = RunRecord(run_id, list(argv), count, asdict(options), [], now_iso(),
-                       list(devices))
+                       list(devices), spec.to_data() if spec is not None else None)
     if options.executor == "slurm":
         jobs = list(executor.map_array(run_shard, commands))
-        write_run(out, replace(record, job_ids=[str(j.job_id) for j in jobs]))
+        write_run_record(out, replace(record, job_ids=[str(j.job_id) for j in jobs]))
         return jobs
-    write_run(out, record)
+    write_run_record(out, record)
     for start in range(0, len(commands), options.parallel):
         batch = [executor.submit(run_shard, c)
                  for c in commands[start:start + options.parallel]]
         jobs += batch
-        write_run(out, replace(record, job_ids=[str(j.job_id) for j in jobs]))
+        write_run_record(out, replace(record, job_ids=[str(j.job_id) for j in jobs]))
         if between is not None:
             between(batch)
     return jobs

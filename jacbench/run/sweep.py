@@ -22,11 +22,16 @@ from filelock import Timeout
 from jacbench.measure.environment import device_name, run_environment
 from jacbench.measure.load import busy_warning
 from jacbench.render.format import fmt_duration
-from jacbench.results.folder import RunWriter, point_lock, read_results
+from jacbench.results.folder import (
+    RunWriter,
+    point_lock,
+    read_results,
+    run_tag,
+    write_calibrations,
+)
 from jacbench.results.point import Point
 from jacbench.results.schema import Role
 from jacbench.results.storage import check_writable
-from jacbench.run.calibration import write_calibrations
 from jacbench.run.estimate import estimate_point_s
 from jacbench.run.instruments import Instruments, Yardsticks
 from jacbench.run.progress import Progress
@@ -208,14 +213,14 @@ def run_sweep(
     _warn_if_busy(list(dict.fromkeys(p.device for p, _, _ in steps)), instruments, say)
     pairs = list(dict.fromkeys((p.device, p.dtype) for p, _, _ in steps))
     yardsticks = Yardsticks.measure(pairs, instruments, say)
-    write_calibrations(out, yardsticks.models.values(),
-                       f"{environment['run_id']}-s{environment['shard']}")
+    tag = run_tag(environment["run_id"], environment["shard"])
+    write_calibrations(out, yardsticks.models.values(), tag)
     style = ("bar" if stream.isatty() else "lines") if progress is None else (
         "bar" if progress else "off")
     shown = Progress(estimates, stream, style)
     runner = PointRunner(spec.settings, environment, yardsticks, instruments,
                          on_progress=shown.note)
-    writer = RunWriter(out, f"{environment['run_id']}-s{environment['shard']}")
+    writer = RunWriter(out, tag)
     loop = _Loop(spec, out, environment, runner, writer, shown)
     try:
         loop.run(steps)

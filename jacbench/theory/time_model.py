@@ -75,18 +75,14 @@ import itertools
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from jacbench.catalog import CATALOG
 from jacbench.theory.operations import ELEMENTWISE, GEMM, Op, operations_at
 from jacbench.theory.shape import Shape
 
-__all__ = ["CALIBRATION_FILE", "MachineModel", "ModeOverhead", "Prediction", "Tally",
-           "models_from_json", "models_to_json", "predict", "predict_at", "read_calibrations"]
+__all__ = ["MachineModel", "ModeOverhead", "Prediction", "Tally", "models_from_json",
+           "models_to_json", "predict", "predict_at"]
 
-#: Where a sweep stores the calibrations it measured, inside its results folder: one file per
-#: run (``_calibration-<run>.json``); the ``_`` keeps pandas from reading it as results.
-CALIBRATION_FILE = "_calibration.json"
 #: Terms of a prediction, in the order they are listed.
 TERMS = ("calls", "sync", "compute", "elementwise", "weights", "data")
 
@@ -155,32 +151,19 @@ class MachineModel:
 
 
 def models_to_json(models: list[MachineModel]) -> str:
+    """Calibrations as the JSON a results folder (``jacbench.results.folder``) or the advisor's
+    cache keeps."""
     return json.dumps({"calibrations": [m.to_dict() for m in models]}, indent=1)
 
 
 def models_from_json(text: str) -> list[MachineModel]:
-    """The calibrations of a ``CALIBRATION_FILE``; ValueError (one line) when it is not one."""
+    """The calibrations ``models_to_json`` wrote; ValueError (one line) when it is not that."""
     try:
         return [MachineModel.from_dict(d) for d in json.loads(text)["calibrations"]]
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"not a jacbench calibration ({type(exc).__name__}: {exc})") from None
 
 
-def read_calibrations(folder: str | Path) -> dict[tuple[str, str], MachineModel]:
-    """The latest calibration of each (device, dtype) stored in a results folder ({} if none);
-    ValueError (one line, naming the file) for one that does not parse."""
-    found: dict[tuple[str, str], MachineModel] = {}
-    stem = Path(CALIBRATION_FILE).stem
-    for path in sorted(Path(folder).glob(f"{stem}*.json")):
-        try:
-            models = models_from_json(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
-        for m in models:
-            old = found.get((m.device, m.dtype))
-            if old is None or m.calibrated_at >= old.calibrated_at:
-                found[(m.device, m.dtype)] = m
-    return found
 
 
 @dataclass

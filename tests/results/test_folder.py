@@ -1,22 +1,33 @@
 """A results folder shared by runs: each run's own part, newest row per measurement, drift-check
-rows out of pandas' way, superseded rows removed, foreign files refused, stale temporaries swept."""
+rows out of pandas' way, superseded rows removed, foreign files refused, stale temporaries swept;
+calibrations and run records written and read back; what is done, decided in one place."""
 
 from __future__ import annotations
+
+import dataclasses
+import json
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from factories import result_row
+from factories import FAKE_MODEL, result_row
 
 from jacbench.results.folder import (
     LEGACY_FILE,
     STABILITY_DIR,
     RunWriter,
     data_files,
+    done_rows,
     point_lock,
+    read_calibrations,
     read_results,
+    read_run_records,
+    run_tag,
+    write_calibrations,
+    write_run_record,
 )
+from jacbench.results.run_record import RunRecord
 from jacbench.results.storage import ResultsError, to_table, write_file
 
 
@@ -117,3 +128,56 @@ def test_data_files_lists_legacy_parts_and_drift_checks(tmp_path):
     RunWriter(tmp_path, "a-s0").write([result_row(D=2), result_row(role="stability-end")])
     assert [p.relative_to(tmp_path).as_posix() for p in data_files(tmp_path)] == [
         LEGACY_FILE, "part-a-s0.parquet", f"{STABILITY_DIR}/a-s0.parquet"]
+
+
+def test_calibrations_are_written_beside_the_rows_and_the_latest_per_device_is_read_back(
+        tmp_path):
+    old = dataclasses.replace(FAKE_MODEL, calibrated_at="2026-01-01", peak_flops=1.0)
+    new = dataclasses.replace(FAKE_MODEL, calibrated_at="2026-02-01")
+    gpu = dataclasses.replace(FAKE_MODEL, device="cuda", calibrated_at="2025-01-01")
+    path = write_calibrations(tmp_path, [old, gpu], run_tag("a", 0))
+    write_calibrations(tmp_path, [new], run_tag("b", 1))
+    assert path.name == "_calibration-a-s0.json"
+    assert visible(tmp_path) == ["_calibration-a-s0.json", "_calibration-b-s1.json"]
+    assert read_calibrations(tmp_path) == {("cpu", "float32"): new, ("cuda", "float32"): gpu}
+    assert read_results(tmp_path).empty  # the calibrations are not rows
+    (tmp_path / "_calibration-bad.json").write_text("{")
+    with pytest.raises(ValueError, match=r"_calibration-bad\.json: not a jacbench calibration"):
+        read_calibrations(tmp_path)
+
+
+def test_a_run_record_keeps_its_spec_and_reads_back_oldest_first(tmp_path):
+    spec = {"points": [{"L": 1, "D": 2, "K": 3, "P": 4, "batch": 1, "dtype": "float32",
+                        "device": "cpu", "activation": "tanh", "bias": False, "seed": 0}],
+            "settings": {"modes": ["forward"], "rounds": 1}, "stability": [],
+            "extra_modes": []}
+    later = RunRecord("r2", ["--D", "2"], 2, {"executor": "local"}, ["7"], "2026-02-01",
+                      ["cpu"], spec)
+    earlier = dataclasses.replace(later, run_id="r1", submitted_at="2026-01-01", spec=None)
+    write_run_record(tmp_path, later)
+    write_run_record(tmp_path, earlier)
+    assert read_run_records(tmp_path) == [earlier, later]
+    assert json.loads((tmp_path / "_runs" / "r2.json").read_text())["spec"] == spec
+    assert read_results(tmp_path).empty and list((tmp_path / "_runs").glob(".*")) == []
+
+
+def test_a_run_record_of_an_older_jacbench_reads_without_a_spec(tmp_path):
+    (tmp_path / "_runs").mkdir()
+    (tmp_path / "_runs" / "r0.json").write_text(json.dumps({
+        "run_id": "r0", "argv": ["--preset", "quick"], "shards": 2,
+        "options": {"executor": "local"}, "job_ids": [], "submitted_at": "2025",
+        "devices": ["cpu"]}))
+    (record,) = read_run_records(tmp_path)
+    assert (record.run_id, record.shards, record.spec) == ("r0", 2, None)
+
+
+def test_done_rows_are_the_sweep_rows_of_a_final_status_of_the_run_asked_for():
+    frame = pd.DataFrame([result_row(D=1), result_row(D=2, status="mismatch"),
+                          result_row(D=3, status="skipped", run_id="other"),
+                          result_row(D=4, status="error"), result_row(D=5, status="oom"),
+                          result_row(D=6, status="unhealthy"),
+                          result_row(D=7, status="unavailable"),
+                          result_row(D=8, role="stability-start")])
+    assert sorted(done_rows(frame)["D"]) == [1, 2, 3]
+    assert sorted(done_rows(frame, "run-1")["D"]) == [1, 2]
+    assert done_rows(frame.iloc[:0]).empty

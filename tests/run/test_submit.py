@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from jacbench.run.submit import ClusterOptions, read_runs, run_shard, shard_argv, submit_shards
+from jacbench.results.folder import read_run_records
+from jacbench.run.submit import ClusterOptions, run_shard, shard_argv, submit_shards
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def test_slurm_gets_one_array_with_the_users_parameters(tmp_path, fake_slurm):
         assert delayed.function is run_shard
         commands.append(delayed.args[0])
     assert commands == [shard_argv(argv, i, 3, "run42") for i in range(3)]
-    (record,) = read_runs(out)
+    (record,) = read_run_records(out)
     assert (record.run_id, record.shards, record.job_ids) == ("run42", 3,
                                                               ["4242_0", "4242_1", "4242_2"])
 
