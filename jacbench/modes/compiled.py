@@ -24,6 +24,9 @@ these modes only where asked (``modes`` in a preset's ``[[grid]]``, or ``--modes
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 import weakref
 from collections.abc import Callable
@@ -31,7 +34,7 @@ from collections.abc import Callable
 import torch
 
 from jacbench.model.mlp import MLP
-from jacbench.modes.prepared import Prepared
+from jacbench.modes.prepared import ModeUnavailable, Prepared
 
 __all__ = ["INDUCTOR_OPTIONS", "compiled_jacobian", "prepare_compiled"]
 
@@ -80,11 +83,53 @@ class _Exported(torch.nn.Module):
         return self.eager(MLP(weights, biases, self.activation), x)
 
 
+#: Whether AOTInductor's loader survives a package on each device type in this process's torch
+#: ("" if it does, else why not): found once per process, in a child process.
+_LOADER: dict[str, str] = {}
+#: Seconds the child may take to import torch and load one package, and what it runs.
+LOADER_CHECK_S = 300
+LOADER_CODE = "import sys, torch; torch._inductor.aoti_load_package(sys.argv[1])"
+
+
+def _loader_check(path: str, device_type: str) -> None:
+    """Raise ModeUnavailable where loading an AOTInductor package would crash this process.
+
+    On a GPU machine (torch 2.11+cu130) ``aoti_load_package`` ended the whole process with a
+    segmentation fault; a crash cannot be caught, so the first package of each device type is
+    loaded in a child process first, and the verdict is kept for the rest of the process.
+    """
+    if device_type not in _LOADER:
+        try:
+            child = subprocess.run([sys.executable, "-c", LOADER_CODE, path], capture_output=True,
+                                   text=True, timeout=LOADER_CHECK_S)
+            code_ = child.returncode
+            _LOADER[device_type] = "" if code_ == 0 else (
+                f"AOTInductor's loader crashed a test process ({_exit_name(code_)}) with torch "
+                f"{torch.__version__} on {device_type}; not loaded here"
+                + (f": {child.stderr.strip().splitlines()[-1][:200]}"
+                   if code_ > 0 and child.stderr.strip() else ""))
+        except subprocess.TimeoutExpired:
+            _LOADER[device_type] = (f"AOTInductor's loader took over {LOADER_CHECK_S} s in a "
+                                    "test process; not loaded here")
+    if _LOADER[device_type]:
+        raise ModeUnavailable(_LOADER[device_type])
+
+
+def _exit_name(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return signal.Signals(-returncode).name
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit code {returncode}"
+
+
 def _aoti(eager: JacobianFn, net: MLP, x: torch.Tensor) -> Program:
     exported = torch.export.export(_Exported(eager, net), (x,))
     with tempfile.TemporaryDirectory(prefix="jacbench-aoti-") as folder:
         path = torch._inductor.aoti_compile_and_package(
             exported, package_path=os.path.join(folder, "mode.pt2"))
+        _loader_check(path, x.device.type)
         return torch._inductor.aoti_load_package(path)
 
 

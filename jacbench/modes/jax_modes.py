@@ -35,6 +35,19 @@ machine's noise.
     >>> jacbench.jacobian(net, torch.zeros(3), mode="jax-jacrev").shape  # doctest: +SKIP
     torch.Size([2, 3])
 
+Precision: both frameworks multiply at the precision torch is set to for float32 matrix
+products (``torch.get_float32_matmul_precision()``, which the runner sets per point): "highest"
+gives every product ``precision=HIGHEST``, so a float32 point is true float32 in both (JAX's
+default on a GPU is TF32: its Jacobians then differ from the float64 reference by ~7e-4, above
+the float32 tolerance). The precision is part of the traced function, so its derivatives (the
+transposed and tangent products) carry it too.
+
+GPU memory: JAX would take 75% of a GPU on its first computation; before the first ``import
+jax`` this module sets ``XLA_PYTHON_CLIENT_PREALLOCATE=false`` (unless the user set it), so the
+free-memory check of later points and torch's own allocations see the device as it is. torch's
+memory statistics do not see JAX's buffers: a call's extra device memory is read from XLA's
+memory analysis of the compiled program (arguments aside: its temporaries and output).
+
 JAX is optional (``pip install "jacbench[jax]"``): without it, or without a JAX backend for the
 point's device (a CUDA-enabled jaxlib for ``cuda``), ``prepare`` raises ``ModeUnavailable``.
 ``jax_enable_x64`` is switched on so that float64 points run in float64; float32 inputs stay
@@ -55,14 +68,17 @@ import torch
 from jacbench.model.mlp import MLP
 from jacbench.modes.prepared import ModeUnavailable, Prepared
 
-__all__ = ["jax_jacobian", "prepare_jax", "xla_threads"]
+__all__ = ["PRECISION", "jax_jacobian", "matmul_precision", "prepare_jax", "xla_threads"]
 
 INSTALL_HINT = 'pip install "jacbench[jax]"'
 
 #: Converted parameters per model, per JAX device: converted once, dropped with the model.
 _PARAMS: weakref.WeakKeyDictionary[MLP, dict[str, Any]] = weakref.WeakKeyDictionary()
-#: Jitted Jacobian functions per (rule, activation, batched): JAX caches a trace per shape/dtype.
-_JITTED: dict[tuple[str, str, bool], Callable[..., Any]] = {}
+#: Jitted Jacobian functions per (rule, activation, batched, precision): JAX caches a trace per
+#: shape/dtype.
+_JITTED: dict[tuple[str, str, bool, str], Callable[..., Any]] = {}
+#: torch's float32 matmul precision -> JAX's precision of every product (see the module doc).
+PRECISION = {"highest": "highest", "high": "tensorfloat32", "medium": "bfloat16"}
 
 
 def xla_threads() -> int:
@@ -77,6 +93,7 @@ def _import_jax() -> Any:
     """``jax``, imported on first use with its CPU pool sized to torch's thread count."""
     if "jax" not in sys.modules:
         os.environ.setdefault("NPROC", str(torch.get_num_threads()))
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     try:
         import jax
     except ImportError as exc:
@@ -114,28 +131,38 @@ def _params(jax: Any, net: MLP, where: Any) -> Any:
     return per_net[key]
 
 
-def _mlp(jnp: Any, jax_nn: Any, activation: str) -> Callable[[Any, Any], Any]:
-    """The MLP of one input x (D,) in jax.numpy: the same formula as ``jacbench.model.mlp``."""
+def _mlp(jnp: Any, jax_nn: Any, activation: str, precision: str) -> Callable[[Any, Any], Any]:
+    """The MLP of one input x (D,) in jax.numpy: the same formula as ``jacbench.model.mlp``,
+    every product at ``precision`` (a JAX precision name)."""
     # jax.nn.relu's derivative at 0 is 0, as torch's (jnp.maximum's would be 1/2).
     act = {"tanh": jnp.tanh, "relu": jax_nn.relu, "sigmoid": jax_nn.sigmoid}[activation]
 
+    def mv(W: Any, v: Any) -> Any:
+        return jnp.matmul(W, v, precision=precision)
+
     def f(params: Any, x: Any) -> Any:
         weights, biases = params
-        h = weights[0] @ x
+        h = mv(weights[0], x)
         for i, W in enumerate(weights[1:], start=1):
             if biases is not None:
                 h = h + biases[i - 1]
-            h = W @ act(h)
+            h = mv(W, act(h))
         return h if biases is None else h + biases[-1]
 
     return f
 
 
+def matmul_precision() -> str:
+    """JAX's precision for the products: the one torch is set to (see the module doc)."""
+    return PRECISION.get(torch.get_float32_matmul_precision(), "highest")
+
+
 def _jitted(jax: Any, rule: str, activation: str, batched: bool) -> Callable[..., Any]:
-    key = (rule, activation, batched)
+    precision = matmul_precision()
+    key = (rule, activation, batched, precision)
     if key not in _JITTED:
         jac = {"jacrev": jax.jacrev, "jacfwd": jax.jacfwd}[rule]
-        g = jac(_mlp(jax.numpy, jax.nn, activation), argnums=1)
+        g = jac(_mlp(jax.numpy, jax.nn, activation, precision), argnums=1)
         _JITTED[key] = jax.jit(jax.vmap(g, in_axes=(None, 0)) if batched else g)
     return _JITTED[key]
 
@@ -156,8 +183,22 @@ def prepare_jax(rule: str, net: MLP, x: torch.Tensor) -> Prepared:
     def to_torch(result: object) -> torch.Tensor:
         return torch.from_numpy(np.array(result)).to(device=x.device)  # a writable copy
 
-    threads = xla_threads() if x.device.type == "cpu" else None
-    return Prepared(call, to_torch, threads)
+    on_cpu = where.platform == "cpu"
+    return Prepared(call, to_torch, xla_threads() if on_cpu else None,
+                    peak_bytes=None if on_cpu else _memory_reader(fn, params, xj))
+
+
+def _memory_reader(fn: Any, params: Any, xj: Any) -> Callable[[], int | None]:
+    """The extra device memory of one call of ``fn``: XLA's count of the compiled program's
+    temporaries and output (None where the backend has no memory analysis)."""
+    def peak_bytes() -> int | None:
+        try:
+            memory = fn.lower(params, xj).compile().memory_analysis()
+            return int(memory.temp_size_in_bytes + memory.output_size_in_bytes)
+        except Exception:  # a backend without memory analysis: unknown, not an error
+            return None
+
+    return peak_bytes
 
 
 def jax_jacobian(rule: str) -> Callable[[MLP, torch.Tensor], torch.Tensor]:

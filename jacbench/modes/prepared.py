@@ -23,9 +23,12 @@ class Prepared:
     ``call()`` does the timed work, one Jacobian, finished on its device (a mode of another
     framework converts its weights and input once, in ``prepare``, and blocks until its result is
     ready inside ``call``); ``to_torch`` turns what ``call`` returns into a torch tensor for the
-    check against the reference; ``threads`` is how many CPU threads its framework runs with.
+    check against the reference; ``threads`` is how many CPU threads its framework runs with;
+    ``peak_bytes``, for a framework whose device memory torch's statistics do not see (JAX on a
+    GPU), returns the extra device memory one call needs (None where it cannot tell).
     """
 
     call: Callable[[], object]
     to_torch: Callable[[object], torch.Tensor]
     threads: int | None = None
+    peak_bytes: Callable[[], int | None] | None = None

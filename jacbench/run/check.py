@@ -76,6 +76,8 @@ def check_mode(case: Case, point: Point, mode: str, max_call_time: float
         result, first_s = _timed_call(ready, device)
         first_s += prepare_s
         peak = None if cuda is None else torch.cuda.max_memory_allocated(cuda) - base
+        if ready.peak_bytes is not None:  # memory torch's statistics do not see (JAX's)
+            peak = ready.peak_bytes()
         J = ready.to_torch(result)
         del result
         found = Outcome(Status.OK, "", None, first_s, peak, mode_threads=ready.threads)

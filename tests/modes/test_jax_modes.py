@@ -8,8 +8,11 @@ JAX compiles at every new shape (0.1-0.3 s here), so the drawn cases are few and
 from __future__ import annotations
 
 import itertools
+import os
+import re
 import subprocess
 import sys
+from functools import partial
 
 import pytest
 import torch
@@ -74,8 +77,57 @@ def test_without_jax_the_mode_is_unavailable_with_the_install_hint(monkeypatch):
 def test_a_device_jax_has_no_backend_for_is_unavailable():
     import jax
 
-    with pytest.raises(ModeUnavailable, match=r"JAX has no gpu backend|JAX sees 0"):
-        jax_modes._jax_device(jax, torch.device("cuda", 0))
+    # cuda:99: no machine has it, with or without a CUDA-enabled jaxlib
+    with pytest.raises(ModeUnavailable, match=r"JAX has no gpu backend|JAX sees \d+ gpu"):
+        jax_modes._jax_device(jax, torch.device("cuda", 99))
+
+
+def _dot_precisions(rule: str, batched: bool) -> list[str]:
+    import jax
+
+    net, x = Case(3, 5, 7, 4, 2 if batched else None, seed=2).build(torch.float32)
+    jx = jax_modes._import_jax()
+    params = jax_modes._params(jx, net, jx.devices("cpu")[0])
+    jaxpr = str(jax.make_jaxpr(jax_modes._jitted(jx, rule, "tanh", batched))(
+        params, x.numpy()))
+    found = re.findall(r"precision=\(?(Precision\.\w+|None)", jaxpr)
+    assert len(found) == jaxpr.count("dot_general[")  # every product says its precision
+    return found
+
+
+@pytest.mark.parametrize("rule", ["jacrev", "jacfwd"])
+def test_every_product_and_its_derivatives_run_at_torchs_float32_precision(rule, monkeypatch):
+    # torch's default "highest" (true float32): every dot_general of the traced Jacobian, the
+    # transposed and tangent products too, at HIGHEST (JAX's GPU default would be TF32)
+    found = _dot_precisions(rule, batched=True)
+    assert len(found) >= 3 and set(found) == {"Precision.HIGHEST"}
+    monkeypatch.setattr(torch, "get_float32_matmul_precision", lambda: "high")
+    assert jax_modes.matmul_precision() == "tensorfloat32"
+    assert set(_dot_precisions(rule, batched=False)) != {"Precision.HIGHEST"}
+
+
+def test_jax_starts_without_taking_the_gpu_unless_the_user_said_otherwise():
+    code = ("import os, torch, jacbench\n"
+            "from jacbench.modes.registry import prepare\n"
+            "prepare(jacbench.MLP.random(2, 3, 4, 2), torch.zeros(3), 'jax-jacrev').call()\n"
+            "print(os.environ['XLA_PYTHON_CLIENT_PREALLOCATE'])\n")
+    env = {k: v for k, v in os.environ.items() if k != "XLA_PYTHON_CLIENT_PREALLOCATE"}
+    run = partial(subprocess.run, [sys.executable, "-c", code], capture_output=True, text=True,
+                  check=True, timeout=120)
+    assert run(env=env).stdout.split()[-1] == "false"
+    assert run(env={**env, "XLA_PYTHON_CLIENT_PREALLOCATE": "true"}).stdout.split()[-1] == "true"
+
+
+def test_on_a_gpu_the_extra_memory_is_xlas_own_count(monkeypatch):
+    net, x = Case(2, 3, 4, 2, 5).build(torch.float32)
+    ready = prepare(net, x, "jax-jacrev")
+    assert ready.peak_bytes is None  # on a CPU torch's statistics are not read either
+    # what the GPU path reads, run on the CPU device: XLA's analysis of the compiled program
+    jx = jax_modes._import_jax()
+    where = jx.devices("cpu")[0]
+    fn = jax_modes._jitted(jx, "jacrev", "tanh", batched=True)
+    read = jax_modes._memory_reader(fn, jax_modes._params(jx, net, where), x.numpy())
+    assert read() >= 5 * 2 * 3 * 4  # at least the float32 output, (N, P, D)
 
 
 def test_xla_gets_torchs_thread_count_when_jax_starts():
