@@ -41,10 +41,11 @@ from datetime import datetime, timezone
 
 import torch
 
+from jacbench.measure.calibrate_fits import WORK_SHAPE, fit_overhead, fit_work_factor
+from jacbench.measure.plausible import ImplausibleCalibration, implausible
+from jacbench.measure.probes_cuda import cuda_builders, cuda_parameters
 from jacbench.measure.timing import time_callable
-from jacbench.theory.operations import operations_at
-from jacbench.theory.shape import Shape
-from jacbench.theory.time_model import MachineModel, ModeOverhead, predict_at
+from jacbench.theory.time_model import MachineModel
 
 __all__ = ["TINY_SHAPES", "WORK_SHAPE", "Timer", "calibrate", "default_timer", "fit_overhead",
            "fit_work_factor"]
@@ -55,10 +56,8 @@ Timer = Callable[[str, Callable[[], Callable[[], object]]], float]
 ModeProbe = Callable[[int, int, int, int], Callable[[], object]]
 #: The tiny shapes a mode's call costs are fitted to: depth and width (D, P) varied.
 TINY_SHAPES = ((2, 4, 4, 4), (8, 4, 4, 4), (2, 16, 4, 16))
-#: The shape a library mode's work factor is measured at: its products dominate its calls.
-WORK_SHAPE = (2, 256, 256, 256)
 DISPATCH_LOOP = 8  # layers of (act, act', mv) in the dispatch probe: 3 calls each
-GEMM_SQUARE = {"cpu": 512, "cuda": 4096}
+GEMM_SQUARE = 512
 THIN_ROWS = (4, 16)
 MID_GEMMS = ((64, 128, 128), (128, 128, 128))
 ELEMENTS = 1 << 16
@@ -66,8 +65,7 @@ HANDOFF_K, HANDOFF_ROWS, HANDOFF_LOOP = 128, (16, 64, 256), 8
 KERNEL_SIZES = (16, 32, 64, 96, 112, 128, 192, 256)
 #: Rounds of the machine probes; each probe keeps its best round (a busy moment only slows).
 MACHINE_ROUNDS = 3
-WORKING_SETS = {"cpu": tuple(1 << p for p in (18, 20, 22, 24, 26)),
-                "cuda": tuple(1 << p for p in (20, 23, 26, 29))}
+WORKING_SETS = tuple(1 << p for p in (18, 20, 22, 24, 26))
 
 
 def default_timer(device: str, min_run_time: float = 0.02) -> Timer:
@@ -124,12 +122,12 @@ def _builders(device: str, dtype: torch.dtype) -> dict[str, Callable[[], Callabl
             return lambda: [torch.mv(W, x) for W in order]
         return build
 
-    square = GEMM_SQUARE[_kind(device)]
+    square = GEMM_SQUARE
     found = {"dispatch": dispatch, f"gemm {square}x{square}x{square}": gemm(square, square, square),
              f"elementwise {ELEMENTS}": elementwise}
     found |= {f"gemm {s}x{square}x{square}": gemm(s, square, square) for s in THIN_ROWS}
     found |= {f"gemm {m}x{k}x{n}": gemm(m, k, n) for m, k, n in MID_GEMMS}
-    found |= {f"bandwidth {s}": cycle(s) for s in WORKING_SETS[_kind(device)]}
+    found |= {f"bandwidth {s}": cycle(s) for s in WORKING_SETS}
     return found | _thread_builders(r)
 
 
@@ -196,9 +194,11 @@ def _gemm_law(seconds: Mapping[str, float], dispatch: float, square: int
 def _machine(seconds: Mapping[str, float], device: str, itemsize: int) -> MachineModel:
     """The parameters from the probes' seconds per call (pure arithmetic: see the docstring)."""
     dispatch = seconds["dispatch"] / (3 * DISPATCH_LOOP)
-    peak, half, sync = _gemm_law(seconds, dispatch, GEMM_SQUARE[_kind(device)])
+    if _kind(device) == "cuda":
+        return MachineModel(**cuda_parameters(seconds, itemsize))  # type: ignore[arg-type]
+    peak, half, sync = _gemm_law(seconds, dispatch, GEMM_SQUARE)
     bandwidth = []
-    for size in WORKING_SETS[_kind(device)]:
+    for size in WORKING_SETS:
         n, count = _cycle_shape(size, itemsize)
         per_mv = seconds[f"bandwidth {size}"] / (2 * count)
         bandwidth.append((float(n * n * count * itemsize), n * n * itemsize / max(
@@ -226,43 +226,23 @@ def _handoff(seconds: Mapping[str, float]) -> tuple[float, float]:
     return handoff, min(paying, default=MachineModel.sync_flops)
 
 
-def fit_overhead(mode: str, measured: Mapping[tuple[int, int, int, int], float],
-                 model: MachineModel, itemsize: int = 4) -> ModeOverhead:
-    """fixed_s and call_s of ``mode`` from its seconds at tiny shapes, by least squares.
-
-    What the model predicts there without call costs (the work) is taken off first; the rest is
-    fixed_s + calls · call_s, both kept non-negative.
-    """
-    bare = replace(model, overheads={mode: ModeOverhead(0.0, 0.0)})
-    calls, rest = [], []
-    for sizes, seconds in measured.items():
-        shape = Shape(*sizes)
-        calls.append(float(sum(op.calls * op.repeat for op in operations_at(mode, shape))))
-        rest.append(seconds - predict_at(mode, shape, bare, dtype_bytes=itemsize).seconds)
-    n, mc, mr = len(calls), statistics.fmean(calls), statistics.fmean(rest)
-    spread = sum((c - mc) ** 2 for c in calls)
-    call_s = sum((c - mc) * (r - mr) for c, r in zip(calls, rest, strict=True)) / spread \
-        if n > 1 and spread > 0 else 0.0
-    if call_s <= 0:
-        return ModeOverhead(max(0.0, mr), 0.0)
-    fixed = mr - call_s * mc
-    if fixed < 0:
-        return ModeOverhead(0.0, sum(c * r for c, r in zip(calls, rest, strict=True))
-                            / sum(c * c for c in calls))
-    return ModeOverhead(fixed, call_s)
-
-
-def fit_work_factor(mode: str, seconds: float, own: ModeOverhead, model: MachineModel,
-                    itemsize: int = 4) -> ModeOverhead:
-    """``own`` with the work factor that makes ``mode`` take ``seconds`` at ``WORK_SHAPE``: its
-    time beyond calls and thread syncs over the model's, kept within [1/2, 8] (a noisy probe
-    cannot run away)."""
-    bare = replace(model, overheads={mode: replace(own, work_factor=1.0)})
-    p = predict_at(mode, Shape(*WORK_SHAPE), bare, dtype_bytes=itemsize)
-    fixed = p.terms["calls"] + p.terms["sync"]  # what the factor does not scale
-    work = p.seconds - fixed
-    factor = (seconds - fixed) / work if work > 0 else 1.0
-    return replace(own, work_factor=min(8.0, max(0.5, factor)))
+def _probe_machine(device: str, dtype: torch.dtype, timer: Timer) -> MachineModel:
+    """The machine's parameters, the best of ``MACHINE_ROUNDS`` rounds of probes; measured once
+    more where one is outside its physical range (``plausible.implausible``), and refused with
+    ``ImplausibleCalibration`` where it still is."""
+    builders = (cuda_builders if _kind(device) == "cuda" else _builders)(device, dtype)
+    problems: list[str] = []
+    for _ in range(2):
+        seconds: dict[str, float] = {}
+        with torch.inference_mode():
+            for _ in range(MACHINE_ROUNDS):  # the best of a few rounds: a busy moment only slows
+                for label, build in builders.items():
+                    seconds[label] = min(seconds.get(label, math.inf), timer(label, build))
+        model = _machine(seconds, device, dtype.itemsize)
+        problems = implausible(model)
+        if not problems:
+            return model
+    raise ImplausibleCalibration(f"{device} {dtype}: {'; '.join(problems)}")
 
 
 def calibrate(device: str = "cpu", dtype: str = "float32", *,
@@ -277,12 +257,7 @@ def calibrate(device: str = "cpu", dtype: str = "float32", *,
     torch_dtype = getattr(torch, dtype)
     timer = timer or default_timer(device)
     start = clock()
-    seconds: dict[str, float] = {}
-    with torch.inference_mode():
-        for _ in range(MACHINE_ROUNDS):  # the best of a few rounds, spread over a second or so
-            for label, build in _builders(device, torch_dtype).items():
-                seconds[label] = min(seconds.get(label, math.inf), timer(label, build))
-    model = _machine(seconds, device, torch_dtype.itemsize)
+    model = _probe_machine(device, torch_dtype, timer)
     overheads = {}
     for mode, probe in (mode_probes or {}).items():
         measured = {shape: timer(f"mode {mode} {'x'.join(map(str, shape))}",

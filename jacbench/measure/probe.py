@@ -20,7 +20,12 @@ import torch
 
 from jacbench.measure.timing import Clock, time_callable
 
-__all__ = ["ProbeTracker", "Probed", "measure_with_probes", "speed_probe"]
+__all__ = ["PROBE_N", "ProbeTracker", "Probed", "measure_with_probes", "speed_probe"]
+
+#: The probe's matrix side per device type: milliseconds of work, far from launch-bound. On a
+#: GPU a 256 matmul (about 2 TFLOP/s on a 51 TFLOP/s H200: launch-bound) swung 20% between
+#: points on a quiet device and sent healthy points to re-runs; 4096 takes ~3 ms there in fp32.
+PROBE_N = {"cpu": 256, "cuda": 4096}
 
 T = TypeVar("T")
 
@@ -29,15 +34,17 @@ def speed_probe(
     device: torch.device | str = "cpu",
     *,
     dtype: torch.dtype = torch.float32,
-    n: int = 256,
+    n: int | None = None,
     clock: Clock | None = None,
     min_run_time: float = 0.03,
 ) -> float:
     """GFLOP/s of a fixed n×n matmul on `device` (2n³ flops per call, median time), well under 1 s.
 
-    Uses the machine's threads as they are set, so it sees what the timed code will see (a host
-    that stops running the virtual cores together shows up here as a collapse).
+    ``n`` defaults to the device type's ``PROBE_N``. Uses the machine's threads as they are set,
+    so it sees what the timed code will see (a host that stops running the virtual cores together
+    shows up here as a collapse); on a GPU the timer synchronises the device around each block.
     """
+    n = n or PROBE_N[torch.device(device).type]
     gen = torch.Generator().manual_seed(0)
     a = torch.randn(n, n, generator=gen, dtype=dtype).to(device)
     b = torch.randn(n, n, generator=gen, dtype=dtype).to(device)

@@ -111,6 +111,10 @@ class MachineModel:
     handoff_s: float = 0.0
     kernel_sync_s: float = 0.0
     kernel_sync_elems: int = 0
+    #: A GPU: the device's own time per kernel, and kernels queued by the host and run by the
+    #: device at once (the time is the larger of the host's calls and the device's work).
+    launch_s: float = 0.0
+    asynchronous: bool = False
     overheads: dict[str, ModeOverhead] = field(default_factory=dict)
     device: str = "cpu"
     dtype: str = "float32"

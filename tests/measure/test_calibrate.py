@@ -13,7 +13,7 @@ TRUE = MachineModel(dispatch_s=2e-6, peak_flops=2e11, gemm_half_dim=8.0, sync_s=
                     elementwise_rate=4e9, handoff_s=3e-6, sync_flops=2.0 * 64 * 128 * 128,
                     kernel_sync_s=1e-6, kernel_sync_elems=112,
                     bandwidth=tuple((float(s), 1e11 if s <= 1 << 22 else 4e10)
-                                    for s in cal.WORKING_SETS["cpu"]))
+                                    for s in cal.WORKING_SETS))
 MODES = {"reverse": ModeOverhead(0.0, 2.5e-6), "jacrev": ModeOverhead(3e-4, 4e-6)}
 
 

@@ -109,3 +109,69 @@ def test_a_point_bigger_than_the_devices_free_memory_is_not_attempted(fake_cuda,
 def test_the_environment_names_the_points_device(fake_cuda):
     assert environment.device_name(DEVICE) == "Fake GPU"
     assert fake_cuda.devices("get_device_name") == {torch.device(DEVICE)}
+
+
+def test_the_speed_probe_is_sized_for_the_gpu_and_times_on_its_device(fake_cuda, monkeypatch):
+    from jacbench.measure import probe
+    from jacbench.measure.stats import Timing
+
+    seen = {}
+
+    def fake_time(fn, *, device, min_run_time, clock):
+        seen["device"] = device
+        seen["sync"] = list(fake_cuda.calls)
+        default_clock(device)()  # what time_callable's clock does at each block edge
+        return Timing(raw_times_s=(2.7e-3,), number_per_run=1)
+
+    monkeypatch.setattr(probe, "time_callable", fake_time)
+    monkeypatch.setattr(torch.Tensor, "to", lambda self, *a, **k: self)  # no CUDA here
+    gflops = probe.speed_probe(DEVICE)
+    assert seen["device"] == DEVICE
+    assert gflops == pytest.approx(2 * 4096**3 / 2.7e-3 / 1e9)  # n = 4096 on a GPU
+    assert fake_cuda.devices("synchronize") == {torch.device(DEVICE)}
+
+
+def test_gpu_calibration_probes_work_not_launches_and_syncs_on_its_device(fake_cuda,
+                                                                          monkeypatch):
+    from jacbench.measure import calibrate as cal
+    from jacbench.measure import probes_cuda as gpu
+
+    labels = []
+
+    def timer(label, build):  # the GPU's answers, as an H200 would give them (fp32)
+        labels.append(label)
+        default_clock(DEVICE)()
+        return gpu_seconds(label)
+
+    model = cal.calibrate(DEVICE, "float32", timer=timer)
+    assert fake_cuda.devices("synchronize") == {torch.device(DEVICE)}
+    assert {f"gemm {gpu.GEMM_SQUARE}", "launch", f"elementwise {gpu.ELEMENTS}"} <= set(labels)
+    assert model.asynchronous and model.device == DEVICE
+    assert model.peak_flops == pytest.approx(5e13, rel=0.02)
+    assert model.launch_s == pytest.approx(2e-6) and model.dispatch_s == pytest.approx(1e-5)
+    assert model.bandwidth[-1][1] == pytest.approx(4e12, rel=0.01)
+    assert model.elementwise_rate == pytest.approx(1e12, rel=0.01)
+    # launch-bound readings (everything ~10 us) give no physical device: refused, not stored
+    with pytest.raises(cal.ImplausibleCalibration, match=r"bandwidth|elementwise"):
+        cal.calibrate(DEVICE, "float32", timer=lambda label, build: 1e-5)
+
+
+def gpu_seconds(label: str) -> float:
+    """Seconds per call of each GPU probe on a device of 50 TFLOP/s (n½ = 32), 4 TB/s out of
+    its L2 and 10 TB/s in it, 1e12 act' elements/s, 2 us a kernel, 10 us a host call."""
+    from jacbench.measure import probes_cuda as gpu
+
+    kind, _, size = label.partition(" ")
+    launch = 2e-6
+    if kind == "dispatch":
+        return 3 * gpu.DISPATCH_LOOP * 1e-5
+    if kind == "launch":
+        return gpu.GRAPH_KERNELS * launch
+    if kind == "gemm":
+        m = int(size)
+        return launch + 2.0 * m * gpu.GEMM_SQUARE**2 / (5e13 * m / (m + 32))
+    if kind == "elementwise":
+        return launch + gpu.ELEMENTS / 1e12
+    n, count = gpu.cycle_shape(int(size), 4)
+    rate = 1e13 if int(size) <= 1 << 25 else 4e12
+    return 2 * count * (launch + n * n * 4 / rate)
