@@ -41,7 +41,12 @@ from datetime import datetime, timezone
 
 import torch
 
-from jacbench.measure.calibrate_fits import WORK_SHAPE, fit_overhead, fit_work_factor
+from jacbench.measure.calibrate_fits import (
+    WORK_SHAPE,
+    WORK_SHAPES,
+    fit_overhead,
+    fit_work_factor,
+)
 from jacbench.measure.plausible import ImplausibleCalibration, implausible
 from jacbench.measure.probes_cuda import cuda_builders, cuda_parameters
 from jacbench.measure.timing import time_callable
@@ -52,7 +57,7 @@ __all__ = ["TINY_SHAPES", "WORK_SHAPE", "Timer", "calibrate", "default_timer", "
 
 #: (label, build) -> seconds per call of the callable ``build()`` returns.
 Timer = Callable[[str, Callable[[], Callable[[], object]]], float]
-#: A mode made ready at a tiny (L, D, K, P): returns the callable to time.
+#: A mode made ready at (L, D, K, P) and a batch N (default one input): returns the callable.
 ModeProbe = Callable[[int, int, int, int], Callable[[], object]]
 #: The tiny shapes a mode's call costs are fitted to: depth and width (D, P) varied.
 TINY_SHAPES = ((2, 4, 4, 4), (8, 4, 4, 4), (2, 16, 4, 16))
@@ -265,10 +270,11 @@ def calibrate(device: str = "cpu", dtype: str = "float32", *,
                     for shape in TINY_SHAPES}
         overheads[mode] = fit_overhead(mode, measured, model, torch_dtype.itemsize)
         if mode in work_probes:
-            label = f"mode {mode} {'x'.join(map(str, WORK_SHAPE))}"
-            seconds = timer(label, lambda probe=probe: probe(*WORK_SHAPE))
+            work = WORK_SHAPES[_kind(device)]
+            label = f"mode {mode} {'x'.join(map(str, work))}"
+            seconds = timer(label, lambda probe=probe, work=work: probe(*work))
             overheads[mode] = fit_work_factor(mode, seconds, overheads[mode], model,
-                                              torch_dtype.itemsize)
+                                              torch_dtype.itemsize, work)
     return replace(model, overheads=overheads, device=device, dtype=dtype,
                    threads=torch.get_num_threads(), calibration_s=clock() - start,
                    calibrated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))

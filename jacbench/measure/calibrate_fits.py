@@ -12,10 +12,13 @@ from jacbench.theory.operations import operations_at
 from jacbench.theory.shape import Shape
 from jacbench.theory.time_model import MachineModel, ModeOverhead, predict_at
 
-__all__ = ["WORK_SHAPE", "fit_overhead", "fit_work_factor"]
+__all__ = ["WORK_SHAPE", "WORK_SHAPES", "fit_overhead", "fit_work_factor"]
 
-#: The shape a library mode's work factor is measured at: its products dominate its calls.
-WORK_SHAPE = (2, 256, 256, 256)
+#: The (L, D, K, P, N) a library mode's work factor is measured at, per device type: where its
+#: products dominate its calls. On a GPU that takes a batch: at the CPU's shape every mode is
+#: launch-bound there, and the factor would time launches.
+WORK_SHAPES = {"cpu": (2, 256, 256, 256, 1), "cuda": (2, 512, 1024, 512, 32)}
+WORK_SHAPE = WORK_SHAPES["cpu"]
 
 
 def fit_overhead(mode: str, measured: Mapping[tuple[int, int, int, int], float],
@@ -45,12 +48,18 @@ def fit_overhead(mode: str, measured: Mapping[tuple[int, int, int, int], float],
 
 
 def fit_work_factor(mode: str, seconds: float, own: ModeOverhead, model: MachineModel,
-                    itemsize: int = 4) -> ModeOverhead:
-    """``own`` with the work factor that makes ``mode`` take ``seconds`` at ``WORK_SHAPE``: its
-    time beyond calls and thread syncs over the model's, kept within [1/2, 8] (a noisy probe
-    cannot run away)."""
+                    itemsize: int = 4, shape: tuple[int, ...] = WORK_SHAPE) -> ModeOverhead:
+    """``own`` with the work factor that makes ``mode`` take ``seconds`` at ``shape``: its
+    time beyond calls and thread syncs (kernel launches on a GPU) over the model's, kept within
+    [1/2, 8] (a noisy probe cannot run away). On a GPU a mode whose host launches outlast its
+    device work at ``shape`` shows nothing of its work: its factor stays 1."""
     bare = replace(model, overheads={mode: replace(own, work_factor=1.0)})
-    p = predict_at(mode, Shape(*WORK_SHAPE), bare, dtype_bytes=itemsize)
+    p = predict_at(mode, Shape(*shape), bare, dtype_bytes=itemsize)
+    if model.asynchronous:
+        device = p.seconds if p.dominant != "calls" else 0.0
+        work = device - p.terms["kernels"]
+        factor = (seconds - p.terms["kernels"]) / work if work > 0 else 1.0
+        return replace(own, work_factor=min(8.0, max(0.5, factor)))
     fixed = p.terms["calls"] + p.terms["sync"]  # what the factor does not scale
     work = p.seconds - fixed
     factor = (seconds - fixed) / work if work > 0 else 1.0

@@ -28,7 +28,11 @@ def words(p: Prediction) -> str:
         fixed = f" + {fmt_us(own.fixed_s)} fixed" if own.fixed_s >= 1e-7 else ""
         if t.calls <= 1:  # a traced program or a native call: its cost is all per Jacobian
             return f"one call, {fmt_us(term)} per Jacobian, overhead-bound"
-        return f"{t.calls} framework calls at {fmt_us(own.call_s)} each{fixed}, overhead-bound"
+        bound = "the device waits for the host" if p.asynchronous else "overhead-bound"
+        return f"{t.calls} framework calls at {fmt_us(own.call_s)} each{fixed}, {bound}"
+    if p.dominant == "kernels":
+        return (f"{t.kernels} kernels at {fmt_us(term / t.kernels)} each on the device, "
+                "launch-bound")
     if p.dominant == "sync":
         return (f"{t.syncs} thread-parallel products and kernels at {fmt_us(term / t.syncs)} "
                 "each to start, join and hand over, sync-bound")

@@ -35,9 +35,9 @@ def probed_modes(names: Iterable[str] | None = None) -> tuple[str, ...]:
 
 
 def _probe(mode: str, device: str, dtype: str) -> ModeProbe:
-    def ready(L: int, D: int, K: int, P: int) -> Callable[[], object]:
+    def ready(L: int, D: int, K: int, P: int, N: int = 1) -> Callable[[], object]:
         net = MLP.random(L, D, K, P, dtype=TORCH_DTYPES[dtype], device=device)
-        x = torch.randn(D, dtype=TORCH_DTYPES[dtype], device=device)
+        x = torch.randn(*((N,) if N > 1 else ()), D, dtype=TORCH_DTYPES[dtype], device=device)
         call = prepare(net, x, mode).call
         call()  # a first call outside the timer (lazy initialisation, tracing)
         return call

@@ -15,7 +15,12 @@ For each operation of ``jacbench.theory.operations`` (done ``repeat`` times):
               call, not one inside a traced program, whose compiler threads and places its
               operands itself; the activation's kernel_sync_s only for a framework call)
 
-and the mode's time is ``fixed_s + Σ repeat · t_op``. The parameters, each measured by
+and the mode's time is ``fixed_s + Σ repeat · t_op``. On a GPU (``asynchronous``) the host
+queues kernels while the device runs them, so the time is the slower of the two:
+``max(fixed_s + Σ calls · call_s, Σ repeat · (work + launch_s))``, ``launch_s`` being the
+device's own time per kernel (every product, and every elementwise kernel of an eager mode; a
+traced program fuses those); GPUs have no thread sync or hand-over terms. The parameters, each
+measured by
 ``jacbench.measure.calibrate`` in a few seconds at the run's thread count:
 
 - ``dispatch_s``: one framework call in a Python loop (the cost of an operation of no size);
@@ -84,7 +89,7 @@ __all__ = ["MachineModel", "ModeOverhead", "Prediction", "Tally", "models_from_j
            "models_to_json", "predict", "predict_at"]
 
 #: Terms of a prediction, in the order they are listed.
-TERMS = ("calls", "sync", "compute", "elementwise", "weights", "data")
+TERMS = ("calls", "sync", "compute", "elementwise", "weights", "data", "kernels")
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,7 @@ class Tally:
     data_bytes: float = 0.0
     elements: float = 0.0
     syncs: int = 0
+    kernels: int = 0
 
 
 @dataclass(frozen=True)
@@ -197,6 +203,7 @@ class Prediction:
     overhead: ModeOverhead  # the mode's call costs predicted with
     weights_bytes: int  # the model's weights
     bandwidth: float  # bytes/s at the working set: all weights and the largest operation
+    asynchronous: bool = False  # predicted for a GPU: the slower of host and device
 
 
 def _add(t: Tally, op: Op, m: MachineModel, b: int, own: ModeOverhead,
@@ -204,6 +211,9 @@ def _add(t: Tally, op: Op, m: MachineModel, b: int, own: ModeOverhead,
     r, f = op.repeat, own.work_factor
     t.calls += r * op.calls
     t.terms["calls"] += r * op.calls * own.call_s
+    if m.asynchronous and (op.kind == GEMM or (op.kind == ELEMENTWISE and op.calls)):
+        t.terms["kernels"] += r * m.launch_s  # a program fuses its elementwise kernels
+        t.kernels += r
     if op.kind == GEMM:
         flops = 2.0 * op.macs
         compute = flops / (m.peak_flops if op.smallest == 1 else m.gemm_flops(op.smallest))
@@ -259,5 +269,10 @@ def predict_at(mode: str, shape: Shape, model: MachineModel, *, dtype_bytes: int
         _add(tally, op, model, dtype_bytes, overhead, weights + largest)
     seconds = sum(tally.terms.values())
     dominant = max(TERMS, key=lambda k: tally.terms[k])
+    if model.asynchronous:  # the host queues while the device runs: the slower of the two
+        device = seconds - tally.terms["calls"]
+        seconds = max(tally.terms["calls"], device)
+        dominant = "calls" if tally.terms["calls"] >= device else max(
+            TERMS[1:], key=lambda k: tally.terms[k])
     return Prediction(mode, seconds, dict(tally.terms), dominant, tally, overhead, weights,
-                      model.bytes_per_s(weights + largest))
+                      model.bytes_per_s(weights + largest), model.asynchronous)

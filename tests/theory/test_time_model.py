@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from jacbench.render.words import sentence, words
+from jacbench.theory.operations import GEMM, operations
 from jacbench.theory.time_model import (
     MachineModel,
     ModeOverhead,
@@ -108,3 +109,46 @@ def test_a_one_call_mode_is_said_to_cost_per_jacobian_not_per_call() -> None:
     p = predict("reverse-native", L=1, D=1, K=1, P=1, batch=1, model=m)
     assert p.dominant == "calls"
     assert words(p) == "one call, 4 us per Jacobian, overhead-bound"
+
+
+#: A GPU: 10 us of host per call, 2 us of device per kernel, 50 TFLOP/s, 4 TB/s.
+GPU = dataclasses.replace(FLAT, dispatch_s=1e-5, launch_s=2e-6, peak_flops=5e13,
+                          elementwise_rate=1e12, bandwidth=((1e6, 4e12),), asynchronous=True)
+
+
+def test_on_a_gpu_the_time_is_the_slower_of_host_launches_and_device_work() -> None:
+    tiny = predict("reverse", L=10, D=2, K=30, P=10, batch=1, model=GPU)
+    # 4 calls a layer, 10 us each on the host; the device's kernels (2 us each) finish sooner
+    assert tiny.seconds == pytest.approx(40 * 1e-5)
+    assert tiny.dominant == "calls" and "the device waits for the host" in words(tiny)
+    big = predict("reverse", L=4, D=256, K=1024, P=128, batch=512, model=GPU)
+    device = sum(v for k, v in big.terms.items() if k != "calls")
+    assert big.seconds == pytest.approx(device) and device > big.terms["calls"]
+    assert big.dominant == "compute"
+    assert big.terms["kernels"] == pytest.approx(2e-6 * big.tally.kernels)
+    # the same work on a CPU model adds the calls instead of hiding them behind the device
+    cpu = predict("reverse", L=4, D=256, K=1024, P=128, batch=512,
+                  model=dataclasses.replace(GPU, asynchronous=False, launch_s=0.0))
+    assert cpu.seconds == pytest.approx(big.seconds - big.terms["kernels"] + big.terms["calls"])
+
+
+def test_a_traced_program_on_a_gpu_launches_its_products_and_fuses_the_rest() -> None:
+    eager = predict("jacrev", L=3, D=64, K=64, P=64, batch=1, model=GPU)
+    traced = predict("jax-jacrev", L=3, D=64, K=64, P=64, batch=1, model=GPU)
+    gemms = sum(op.repeat for op in operations("jacrev", 3, 64, 64, 64) if op.kind == GEMM)
+    assert traced.tally.kernels == gemms < eager.tally.kernels
+
+
+def test_a_gpu_work_factor_is_measured_only_where_the_device_is_the_bottleneck() -> None:
+    from jacbench.measure.calibrate_fits import WORK_SHAPES, fit_work_factor
+
+    own = ModeOverhead(0.0, 1e-5)
+    model = dataclasses.replace(GPU, overheads={"jacrev": own})
+    shape = WORK_SHAPES["cuda"]
+    p = predict("jacrev", *shape, model=model)
+    assert p.dominant != "calls"  # the GPU's work shape is device-bound, not launch-bound
+    slower = fit_work_factor("jacrev", 2 * p.seconds - p.terms["kernels"], own, model,
+                             shape=shape)
+    assert slower.work_factor == pytest.approx(2.0)
+    tiny = fit_work_factor("jacrev", 1.0, own, model, shape=(1, 2, 2, 2, 1))
+    assert tiny.work_factor == 1.0  # launch-bound: the probe says nothing of the work
