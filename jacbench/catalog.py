@@ -34,6 +34,7 @@ __all__ = [
     "HAND_WRITTEN",
     "IMPLEMENTATIONS",
     "LIBRARY",
+    "MATMUL_PRECISION",
     "NATIVE",
     "Algorithm",
     "Implementation",
@@ -61,6 +62,11 @@ EAGER_FAMILIES = (HAND_WRITTEN, LIBRARY)
 #: The precisions a sweep can name, with the bytes of one element: the one list of them.
 DTYPE_BYTES: dict[str, int] = {"float32": 4, "float64": 8}
 DTYPES: tuple[str, ...] = tuple(DTYPE_BYTES)
+#: The precision every framework multiplies matrices at for each dtype, so that a row compares
+#: like with like: torch's ``set_float32_matmul_precision`` (TF32 off) and JAX's ``precision`` on
+#: every product (JAX's GPU default would be TF32). "highest": products in the dtype itself.
+#: Reduced-precision products (TF32, bf16) plug in here as dtypes of their own.
+MATMUL_PRECISION: dict[str, str] = {"float32": "highest", "float64": "highest"}
 _DEVICES = ("cpu", "cuda")
 
 

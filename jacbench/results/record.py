@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from jacbench.catalog import MATMUL_PRECISION
 from jacbench.results.point import Point
 from jacbench.results.schema import SCHEMA_VERSION, Status
 
@@ -103,6 +104,7 @@ class Record:
             "status": outcome.status, "reason": outcome.reason, "rel_error": outcome.rel_error,
             "measured_peak_bytes": outcome.measured_peak_bytes,
             "compile_s": outcome.compile_s, "mode_threads": outcome.mode_threads,
+            "matmul_precision": MATMUL_PRECISION.get(self.point.dtype),
             **dataclasses.asdict(self.theory),
             "min_run_time_s": self.min_run_time_s, "rounds": self.rounds,
             "measured_at": self.measured_at,

@@ -10,6 +10,9 @@ Schema history (bump SCHEMA_VERSION, add a line, and teach ``storage.upgrade`` t
     3  status 'unavailable' (a mode whose framework or backend this install lacks); columns
        compile_s and mode_threads (compiled peers), predicted_s and predicted_bound (the time
        model), shard and shards (sharded runs), jax_version. Older tables read them as null.
+    4  column matmul_precision: the precision every framework's matrix products ran at
+       ('highest': in the dtype itself). Version 3 rows read 'highest' on a CPU (torch and JAX
+       both multiplied in full precision there) and null on a GPU, where JAX ran TF32.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pyarrow as pa
 
 from jacbench.results.point import POINT_FIELDS
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class Role:
@@ -108,6 +111,8 @@ COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("compile_s", _f64, "one-off cost of the first call beyond a steady one (tracing, compiling,"
      " loading), seconds; never inside the median"),
     ("mode_threads", _i64, "CPU threads the mode's framework ran with (torch's or XLA's)"),
+    ("matmul_precision", _str, "precision of every framework's matrix products ('highest': in "
+     "the dtype itself, TF32 off)"),
     # theory and ceilings
     ("macs", _i64, "multiply-adds of the mode by the cost model"),
     ("flops", _i64, "2 x macs"),
@@ -153,6 +158,7 @@ COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
 ADDED_IN: dict[int, tuple[str, ...]] = {
     3: ("compile_s", "mode_threads", "predicted_s", "predicted_bound", "jax_version", "shard",
         "shards"),
+    4: ("matmul_precision",),
 }
 
 SCHEMA = pa.schema([pa.field(name, typ) for name, typ, _ in COLUMNS])

@@ -106,8 +106,17 @@ def _from_version_2(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _from_version_3(frame: pd.DataFrame) -> pd.DataFrame:
+    """Version 4 records the matrix products' precision: 'highest' for a CPU row (torch and JAX
+    both multiplied in full precision there); unknown on a GPU, where JAX ran TF32."""
+    old = frame["schema_version"] == 3
+    frame.loc[old & (frame["device"] == "cpu"), "matmul_precision"] = "highest"
+    frame.loc[old, "schema_version"] = 4
+    return frame
+
+
 #: How a table of an older schema version becomes the current one, a step at a time.
-UPGRADES = {1: _from_version_1, 2: _from_version_2}
+UPGRADES = {1: _from_version_1, 2: _from_version_2, 3: _from_version_3}
 
 
 def upgrade(frame: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from jacbench.catalog import DTYPES
+from jacbench.catalog import DTYPES, MATMUL_PRECISION
 from jacbench.model.mlp import MLP
 from jacbench.model.reference import reference_jacobian
 from jacbench.results.point import Point
@@ -30,9 +30,16 @@ class Case:
     reference: torch.Tensor
 
 
+def set_precision(dtype: str) -> None:
+    """Make torch multiply matrices at the catalogue's precision for ``dtype`` (TF32 off for
+    "highest"); JAX's modes read the same setting (``jax_modes.matmul_precision``)."""
+    torch.set_float32_matmul_precision(MATMUL_PRECISION[dtype])
+
+
 def net_and_input(point: Point) -> tuple[MLP, torch.Tensor]:
     """Seeded model and input, identical on every device for the same seed: x is (D,) for a
-    batch of one, else (batch, D)."""
+    batch of one, else (batch, D). Sets the point's matrix-product precision (``set_precision``)."""
+    set_precision(point.dtype)
     dtype = TORCH_DTYPES[point.dtype]
     net = MLP.random(point.L, point.D, point.K, point.P, seed=point.seed, dtype=dtype,
                      device=point.device, activation=point.activation, bias=point.bias)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from jacbench.measure.ceilings import measure_ceilings
 from jacbench.measure.load import Load, free_memory, machine_load
+from jacbench.measure.plausible import ImplausibleCalibration, implausible
 from jacbench.measure.probe import ProbeTracker, speed_probe
 from jacbench.results.point import Point
 from jacbench.run.calibration import calibrate_machine
@@ -54,6 +55,26 @@ class Instruments:
     calibrate: Callable[[str, str], MachineModel] = calibrate_machine  # the time model
 
 
+def _calibrated(device: str, dtype: str, ceilings: Ceilings, instruments: Instruments,
+                report: Callable[[str], None]) -> MachineModel | None:
+    """The time model of (device, dtype), measured twice at most; None (said in one line) where
+    it stays outside its physical ranges or beside the run's ceilings: its rows then carry no
+    prediction rather than a wrong one."""
+    problems: list[str] = []
+    for _ in range(2):
+        try:
+            model = instruments.calibrate(device, dtype)
+        except ImplausibleCalibration as exc:
+            problems = [str(exc)]
+            continue
+        problems = implausible(model, ceilings)
+        if not problems:
+            return model
+    report(f"{device} {dtype}: time model not calibrated, its readings are outside physical "
+           f"ranges ({'; '.join(problems)[:300]}); rows carry no prediction")
+    return None
+
+
 @dataclass
 class Yardsticks:
     """Per (device, dtype): the run's measured ceilings and its best speed probe."""
@@ -72,10 +93,12 @@ class Yardsticks:
             c = found.ceilings[(device, dtype)] = instruments.ceilings(device, dtype)
             report(f"{device} {dtype}: matmul ceiling {c.peak_flops / 1e9:.0f} GFLOP/s, "
                    f"bandwidth {c.peak_bandwidth / 1e9:.1f} GB/s")
-            m = found.models[(device, dtype)] = instruments.calibrate(device, dtype)
-            report(f"{device} {dtype}: time model calibrated in {m.calibration_s:.1f} s "
-                   f"(a call {m.dispatch_s * 1e6:.1f} us, out of cache "
-                   f"{m.bandwidth[-1][1] / 1e9:.0f} GB/s)")
+            m = _calibrated(device, dtype, c, instruments, report)
+            if m is not None:
+                found.models[(device, dtype)] = m
+                report(f"{device} {dtype}: time model calibrated in {m.calibration_s:.1f} s "
+                       f"(a call {m.dispatch_s * 1e6:.1f} us, out of cache "
+                       f"{m.bandwidth[-1][1] / 1e9:.0f} GB/s)")
             tracker = found.trackers.setdefault((device, dtype), ProbeTracker())
             for _ in range(PROBES_AT_START):
                 tracker.update(instruments.probe(device, dtype))

@@ -34,6 +34,7 @@ def test_a_timed_record_is_a_full_row() -> None:
     assert row["efficiency"] == pytest.approx(2e-8 / 2e-6)
     assert (row["probe_before_gflops"], row["retries"], row["load_avg_1m"]) == (100.0, 1, 0.5)
     assert row["schema_version"] == SCHEMA_VERSION
+    assert row["matmul_precision"] == "highest"  # every framework's products in float32
     assert to_table([row]).num_rows == 1  # every key is a schema column
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -256,3 +257,17 @@ def test_the_committed_results_still_load():
     for folder in folders:
         frame = read_results(folder)
         assert len(frame) and set(frame["schema_version"]) == {SCHEMA_VERSION}
+
+
+GPU_DATA = Path(__file__).parents[1] / "data" / "gpu-h200"
+
+
+def test_version_3_rows_say_their_matmul_precision_where_it_is_known(tmp_path):
+    """Version 3 recorded no precision: a CPU row multiplied in full precision in every
+    framework; a GPU row of that version is unknown (JAX ran TF32 there by default)."""
+    write_results(tmp_path, to_table([make_row(schema_version=3)]).to_pandas())
+    assert list(read_results(tmp_path)["matmul_precision"]) == ["highest"]
+    gpu = read_results(GPU_DATA)  # the rows jacbench wrote on an H200 with schema 3
+    assert set(gpu["device"]) == {"cuda"} and gpu["matmul_precision"].isna().all()
+    assert set(gpu["schema_version"]) == {SCHEMA_VERSION}
+    assert set(gpu.loc[gpu["mode"].str.startswith("jax"), "status"]) == {"mismatch"}

@@ -175,3 +175,28 @@ def gpu_seconds(label: str) -> float:
     n, count = gpu.cycle_shape(int(size), 4)
     rate = 1e13 if int(size) <= 1 << 25 else 4e12
     return 2 * count * (launch + n * n * 4 / rate)
+
+
+def test_the_h200s_launch_timed_calibration_is_refused_not_stored():
+    """The calibration jacbench stored on an H200 before its probes were sized for a GPU:
+    bandwidths of 1e9-4e9 GB/s. A run that measures such a model keeps no model (its rows get
+    no prediction) and says why in one line."""
+    from pathlib import Path
+
+    from jacbench.measure.plausible import implausible
+    from jacbench.theory.time_model import models_from_json
+
+    data = Path(__file__).parents[1] / "data" / "gpu-h200"
+    (h200,) = models_from_json(next(data.glob("_calibration-*.json")).read_text())
+    assert any("bandwidth" in p for p in implausible(h200))
+    said, calls = [], []
+
+    def calibrate(device, dtype):
+        calls.append(device)
+        return h200
+
+    instruments = dataclasses.replace(FakeMachine().instruments, calibrate=calibrate)
+    found = Yardsticks.measure([(DEVICE, "float32")], instruments, said.append)
+    assert found.models == {} and len(calls) == 2  # measured once more, then refused
+    assert any("time model not calibrated" in line and "bandwidth" in line for line in said)
+    assert (DEVICE, "float32") in found.ceilings
