@@ -64,6 +64,14 @@ def device_name(device: str) -> str:
     return cpu_model()
 
 
+#: How every median was taken (``measure.timing``), kept with each row: blocks of back-to-back
+#: calls, the device synchronised at each block's edges (never per call: a GPU's ~10 us host
+#: launch stays in the time, the timer's loop and sync are amortised over the block), and the
+#: caches as the previous call left them. No L2 flush between calls (triton's do_bench flushes):
+#: a working set smaller than the cache stays in it, as in a loop of Jacobians on one model.
+TIMING_METHOD = "back-to-back calls in blocks, device synced at block edges, caches warm"
+
+
 def run_environment() -> dict[str, object]:
     """Columns shared by every row of one run (the device name is added per device)."""
     return {
@@ -71,6 +79,7 @@ def run_environment() -> dict[str, object]:
         "torch_version": torch.__version__,
         "cuda_version": torch.version.cuda or "",
         "jax_version": package_version("jax"),
+        "timing_method": TIMING_METHOD,
         "cpu_model": cpu_model(),
         "num_threads": torch.get_num_threads(),
         "host": socket.gethostname(),

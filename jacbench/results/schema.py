@@ -12,7 +12,8 @@ Schema history (bump SCHEMA_VERSION, add a line, and teach ``storage.upgrade`` t
        model), shard and shards (sharded runs), jax_version. Older tables read them as null.
     4  column matmul_precision: the precision every framework's matrix products ran at
        ('highest': in the dtype itself). Version 3 rows read 'highest' on a CPU (torch and JAX
-       both multiplied in full precision there) and null on a GPU, where JAX ran TF32.
+       both multiplied in full precision there) and null on a GPU, where JAX ran TF32; column
+       timing_method (back-to-back calls, caches warm: no L2 flush), null before.
 """
 
 from __future__ import annotations
@@ -148,6 +149,7 @@ COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("python_version", _str, "Python version"),
     ("git_commit", _str, "jacbench git commit, where known"),
     ("jax_version", _str, "JAX version ('' where JAX is not installed)"),
+    ("timing_method", _str, "how the median was taken (measure.environment.TIMING_METHOD)"),
     ("run_id", _str, "identifier of the sweep run that wrote the row"),
     ("shard", _i64, "index of the shard of a sharded run that measured the row (0-based)"),
     ("shards", _i64, "number of shards of the run (1 when not sharded)"),
@@ -158,7 +160,7 @@ COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
 ADDED_IN: dict[int, tuple[str, ...]] = {
     3: ("compile_s", "mode_threads", "predicted_s", "predicted_bound", "jax_version", "shard",
         "shards"),
-    4: ("matmul_precision",),
+    4: ("matmul_precision", "timing_method"),
 }
 
 SCHEMA = pa.schema([pa.field(name, typ) for name, typ, _ in COLUMNS])

@@ -1,42 +1,67 @@
-"""How long a sweep will take, from the cost model, before anything is measured.
+"""How long a sweep will take, before anything is measured: every step the run takes.
 
-Per mode at a point: two untimed check calls, then ``rounds`` timed measurements of at least
-``min_run_time`` each (and at least a few calls each); per point, two speed probes. A call's
-time is guessed from the cost model at modest rates (a few torch calls of dispatch, FLOPs at
-ASSUMED_FLOPS, bytes at ASSUMED_BANDWIDTH), capped at the per-call time limit, past which a
-mode is skipped. The guess errs long on small machines: it is a warning, not a promise. The
-counts are the point's own (``run.point_theory``), which the runner later records.
+Once per (device, dtype): the ceilings and the time model's calibration (``SETUP_S``). Per point:
+two speed probes. Per mode at a point: its one-off cost (a JAX trace, a torch.compile or an
+AOTInductor build: ``COMPILE_S`` by implementation), two untimed check calls, then ``rounds``
+timed measurements of at least ``min_run_time`` each (and at least a few calls each). A call's
+time is guessed from the mode's operations at modest rates of the device (``RATES``: its calls
+at a framework call's cost, its FLOPs and bytes at a fraction of a typical device's ceilings),
+capped at the per-call limit, past which a mode is skipped. Re-runs after a slow probe are not
+foreseen: the estimate is a warning, not a promise (tests check it within 2x of a CPU run).
+The counts are the point's own (``run.point_theory``), which the runner later records.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from jacbench.catalog import CATALOG
 from jacbench.results.point import Point
 from jacbench.run.point_theory import point_cost
 from jacbench.run.settings import Settings
+from jacbench.theory.operations import operations_at
 
-__all__ = ["estimate_point_s"]
+__all__ = ["COMPILE_S", "RATES", "SETUP_S", "estimate_point_s", "estimate_setup_s"]
 
-ASSUMED_FLOPS = 50e9
-ASSUMED_BANDWIDTH = 10e9
-DISPATCH_S = 100e-6  # a few dozen torch calls
+#: Per device type: seconds per framework call, FLOP/s and bytes/s a call is guessed at.
+RATES = {"cpu": (3e-6, 50e9, 10e9), "cuda": (12e-6, 10e12, 1e12)}
+#: Seconds before the first point, per (device, dtype): ceilings (two tries of about a second)
+#: and the calibration (4-6 s on a 2-core CPU; on a GPU its probes do milliseconds of work each).
+SETUP_S = {"cpu": 10.0, "cuda": 15.0}
+#: One-off seconds of a mode's first call at a shape, by implementation (measured on the 2-core
+#: VM: JAX 0.1-0.7 s, torch.compile 3-15 s, AOTInductor about 18 s; a native plan's tuning 0.1 s).
+COMPILE_S = {"eager": 0.0, "native": 0.2, "jax-jit": 0.5, "torch.compile": 8.0, "aoti": 18.0}
 PROBES_S = 0.1  # two speed probes around the timing
 CALLS_PER_MEASUREMENT = 3
 
 
+def _kind(device: str) -> str:
+    return "cuda" if device.startswith("cuda") else "cpu"
+
+
 def _call_s(point: Point, mode: str) -> float:
+    call, flops, bandwidth = RATES[_kind(point.device)]
     try:
         c = point_cost(point, mode)
+        calls = sum(op.calls * op.repeat for op in operations_at(mode, point.shape))
     except ValueError:  # a mode without a cost model: guess a slow library call
-        return 10 * DISPATCH_S
-    return DISPATCH_S + max(c.flops / ASSUMED_FLOPS, c.bytes_moved / ASSUMED_BANDWIDTH)
+        return 100 * call
+    return max(calls, 1) * call + max(c.flops / flops, c.bytes_moved / bandwidth)
 
 
 def estimate_point_s(point: Point, modes: tuple[str, ...], settings: Settings) -> float:
     """Seconds to check and time ``modes`` at ``point`` with ``settings``."""
     total = PROBES_S
     for mode in modes:
+        info = CATALOG.get(mode)
+        total += COMPILE_S.get(info.implementation, 0.0) if info is not None else 0.0
         call = min(_call_s(point, mode), settings.max_call_time)
         total += 2 * call
         if call < settings.max_call_time:
             total += settings.rounds * max(settings.min_run_time, CALLS_PER_MEASUREMENT * call)
     return total
+
+
+def estimate_setup_s(pairs: Iterable[tuple[str, str]]) -> float:
+    """Seconds of the ceilings and calibration of each (device, dtype) the run measures on."""
+    return sum(SETUP_S[_kind(device)] for device, _ in set(pairs))

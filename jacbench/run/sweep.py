@@ -32,7 +32,7 @@ from jacbench.results.folder import (
 from jacbench.results.point import Point
 from jacbench.results.schema import Role
 from jacbench.results.storage import check_writable
-from jacbench.run.estimate import estimate_point_s
+from jacbench.run.estimate import estimate_point_s, estimate_setup_s
 from jacbench.run.instruments import Instruments, Yardsticks
 from jacbench.run.progress import Progress
 from jacbench.run.resume import check_compatible, check_settings, done_keys, key
@@ -108,9 +108,10 @@ def _warn_if_busy(devices: list[str], instruments: Instruments, say: Callable[[s
 
 
 def _check_estimate(estimates: list[float], points: int, yes: bool,
-                    say: Callable[[str], None]) -> None:
-    total = sum(estimates)
-    say(f"{points} points to measure; about {fmt_duration(total)} by the cost model")
+                    say: Callable[[str], None], setup_s: float = 0.0) -> None:
+    total = sum(estimates) + setup_s
+    say(f"{points} points to measure; about {fmt_duration(total)} by the cost model "
+        f"(calibration, compiles and timing rounds included)")
     if total > ESTIMATE_LIMIT_S and not yes:
         raise SpecError(f"this sweep would take about {fmt_duration(total)}, above "
                         f"{fmt_duration(ESTIMATE_LIMIT_S)}: pass --yes to run it, or "
@@ -208,7 +209,8 @@ def run_sweep(
         return SweepOutcome(out, existing, environment["run_id"], 0, 0)
     estimates = [estimate_point_s(p, ms, spec.settings) for p, ms, _ in steps]
     points = sum(role == Role.SWEEP for _, _, role in steps)
-    _check_estimate(estimates, points, yes, say)
+    _check_estimate(estimates, points, yes, say,
+                    estimate_setup_s((p.device, p.dtype) for p, _, _ in steps))
     instruments = INSTRUMENTS
     _warn_if_busy(list(dict.fromkeys(p.device for p, _, _ in steps)), instruments, say)
     pairs = list(dict.fromkeys((p.device, p.dtype) for p, _, _ in steps))
