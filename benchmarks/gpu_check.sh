@@ -53,8 +53,8 @@ step() {
     tail -n 4 "$WORK/$name.log"
 }
 
-step tests 130 "$PY" -m pytest -q -m cuda -p no:cacheprovider tests
-step sweep 190 "$PY" -m jacbench sweep --preset quick --device cuda --out "$WORK/quick-cuda" --yes
+step tests 100 "$PY" -m pytest -q -m cuda -p no:cacheprovider tests
+step sweep 150 "$PY" -m jacbench sweep --preset quick --device cuda --out "$WORK/quick-cuda" --yes
 # advise NAME LIMIT_S SIZES...: the ranking as JSON in NAME.json, its messages in NAME.log
 advise() {
     local name=$1 limit=$2
@@ -62,8 +62,8 @@ advise() {
     step "$name" "$limit" sh -c '"$0" -m jacbench advise "$@" --device cuda --measure --top 30 \
         --json > "$JSON"' "$PY" "$@"
 }
-JSON="$WORK/advise-small.json" advise advise-small 50 --L 10 --D 2 --K 30 --P 10
-JSON="$WORK/advise-big.json" advise advise-big 80 --L 4 --D 256 --K 1024 --P 128 --batch 512
+JSON="$WORK/advise-small.json" advise advise-small 40 --L 10 --D 2 --K 30 --P 10
+JSON="$WORK/advise-big.json" advise advise-big 60 --L 4 --D 256 --K 1024 --P 128 --batch 512
 
 tar -czf "$DEST/$NAME.tar.gz" -C "$(dirname "$WORK")" --exclude "$NAME/cache" "$NAME"
 echo
