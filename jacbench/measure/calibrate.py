@@ -48,7 +48,13 @@ from jacbench.measure.calibrate_fits import (
     fit_work_factor,
 )
 from jacbench.measure.plausible import ImplausibleCalibration, implausible
-from jacbench.measure.probes_cuda import cuda_builders, cuda_parameters
+from jacbench.measure.probes_cuda import (
+    DISPATCH_LOOP,
+    cuda_builders,
+    cuda_parameters,
+    cycle_shape,
+    dispatch_probe,
+)
 from jacbench.measure.timing import time_callable
 from jacbench.theory.time_model import MachineModel
 
@@ -61,7 +67,6 @@ Timer = Callable[[str, Callable[[], Callable[[], object]]], float]
 ModeProbe = Callable[[int, int, int, int], Callable[[], object]]
 #: The tiny shapes a mode's call costs are fitted to: depth and width (D, P) varied.
 TINY_SHAPES = ((2, 4, 4, 4), (8, 4, 4, 4), (2, 16, 4, 16))
-DISPATCH_LOOP = 8  # layers of (act, act', mv) in the dispatch probe: 3 calls each
 GEMM_SQUARE = 512
 THIN_ROWS = (4, 16)
 MID_GEMMS = ((64, 128, 128), (128, 128, 128))
@@ -96,19 +101,6 @@ def _builders(device: str, dtype: torch.dtype) -> dict[str, Callable[[], Callabl
     def r(*shape: int) -> torch.Tensor:
         return _randn(*shape, device=device, dtype=dtype)
 
-    def dispatch() -> Callable[[], object]:
-        W, h, g = r(4, 4), r(4), r(4)
-
-        def loop() -> object:
-            x = h
-            for _ in range(DISPATCH_LOOP):
-                a = torch.tanh(x)
-                torch.ops.aten.tanh_backward.default(g, a)
-                x = torch.mv(W, a)
-            return x
-
-        return loop
-
     def gemm(m: int, k: int, n: int) -> Callable[[], Callable[[], object]]:
         def build() -> Callable[[], object]:
             A, B = r(m, k), r(k, n)
@@ -128,7 +120,8 @@ def _builders(device: str, dtype: torch.dtype) -> dict[str, Callable[[], Callabl
         return build
 
     square = GEMM_SQUARE
-    found = {"dispatch": dispatch, f"gemm {square}x{square}x{square}": gemm(square, square, square),
+    found = {"dispatch": lambda: dispatch_probe(r),
+             f"gemm {square}x{square}x{square}": gemm(square, square, square),
              f"elementwise {ELEMENTS}": elementwise}
     found |= {f"gemm {s}x{square}x{square}": gemm(s, square, square) for s in THIN_ROWS}
     found |= {f"gemm {m}x{k}x{n}": gemm(m, k, n) for m, k, n in MID_GEMMS}
@@ -167,9 +160,8 @@ def _thread_builders(r: Callable[..., torch.Tensor]
 
 
 def _cycle_shape(size: int, itemsize: int) -> tuple[int, int]:
-    """(n, count): ``count`` n×n matrices of ``size`` bytes in all (n at most 1024)."""
-    n = min(1024, int((size / itemsize) ** 0.5))
-    return n, max(1, size // (n * n * itemsize))
+    """(n, count): ``count`` n×n matrices of ``size`` bytes in all (n at most 1024 on a CPU)."""
+    return cycle_shape(size, itemsize, max_side=1024)
 
 
 def _gemm_law(seconds: Mapping[str, float], dispatch: float, square: int

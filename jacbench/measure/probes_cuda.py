@@ -24,8 +24,8 @@ from collections.abc import Callable, Mapping
 
 import torch
 
-__all__ = ["ELEMENTS", "GEMM_SQUARE", "GRAPH_KERNELS", "THIN_ROWS", "WORKING_SETS",
-           "cuda_builders", "cuda_parameters"]
+__all__ = ["DISPATCH_LOOP", "ELEMENTS", "GEMM_SQUARE", "GRAPH_KERNELS", "THIN_ROWS",
+           "WORKING_SETS", "cuda_builders", "cuda_parameters", "cycle_shape", "dispatch_probe"]
 
 Build = Callable[[], Callable[[], object]]
 
@@ -52,29 +52,32 @@ def graphed(calls: Callable[[], object], device: str) -> Callable[[], object]:
     return graph.replay
 
 
-def cycle_shape(size: int, itemsize: int) -> tuple[int, int]:
-    """(n, count): ``count`` n×n matrices of ``size`` bytes in all (n at most ``MAX_SIDE``)."""
-    n = min(MAX_SIDE, int((size / itemsize) ** 0.5))
+def cycle_shape(size: int, itemsize: int, max_side: int = MAX_SIDE) -> tuple[int, int]:
+    """(n, count): ``count`` n×n matrices of ``size`` bytes in all (n at most ``max_side``)."""
+    n = min(max_side, int((size / itemsize) ** 0.5))
     return n, max(1, size // (n * n * itemsize))
+
+
+def dispatch_probe(r: Callable[..., torch.Tensor]) -> Callable[[], object]:
+    """The host's cost of a framework call, on a CPU and a GPU alike: ``DISPATCH_LOOP`` layers
+    of (act, act', mv) on 4-element operands made by ``r``, 3 calls each."""
+    W, h, g = r(4, 4), r(4), r(4)
+
+    def loop() -> object:
+        x = h
+        for _ in range(DISPATCH_LOOP):
+            a = torch.tanh(x)
+            torch.ops.aten.tanh_backward.default(g, a)
+            x = torch.mv(W, a)
+        return x
+
+    return loop
 
 
 def cuda_builders(device: str, dtype: torch.dtype) -> dict[str, Build]:
     """Every GPU machine probe by label: a function that builds the callable to time."""
     def r(*shape: int) -> torch.Tensor:
         return torch.randn(*shape, device=device, dtype=dtype)
-
-    def dispatch() -> Callable[[], object]:
-        W, h, g = r(4, 4), r(4), r(4)
-
-        def loop() -> object:
-            x = h
-            for _ in range(DISPATCH_LOOP):
-                a = torch.tanh(x)
-                torch.ops.aten.tanh_backward.default(g, a)
-                x = torch.mv(W, a)
-            return x
-
-        return loop
 
     def launch() -> Callable[[], object]:
         x = r(4)
@@ -100,7 +103,7 @@ def cuda_builders(device: str, dtype: torch.dtype) -> dict[str, Build]:
             return graphed(lambda: [torch.mv(W, x) for W in order], device)
         return build
 
-    found: dict[str, Build] = {"dispatch": dispatch, "launch": launch,
+    found: dict[str, Build] = {"dispatch": lambda: dispatch_probe(r), "launch": launch,
                                f"gemm {GEMM_SQUARE}": gemm(GEMM_SQUARE),
                                f"elementwise {ELEMENTS}": elementwise}
     found |= {f"gemm {m}": gemm(m) for m in THIN_ROWS}

@@ -17,9 +17,8 @@ from collections.abc import Iterable
 
 from jacbench.catalog import CATALOG
 from jacbench.results.point import Point
-from jacbench.run.point_theory import point_cost
+from jacbench.run.point_theory import point_calls, point_cost
 from jacbench.run.settings import Settings
-from jacbench.theory.operations import operations_at
 
 __all__ = ["COMPILE_S", "RATES", "SETUP_S", "estimate_point_s", "estimate_setup_s"]
 
@@ -42,8 +41,7 @@ def _kind(device: str) -> str:
 def _call_s(point: Point, mode: str) -> float:
     call, flops, bandwidth = RATES[_kind(point.device)]
     try:
-        c = point_cost(point, mode)
-        calls = sum(op.calls * op.repeat for op in operations_at(mode, point.shape))
+        c, calls = point_cost(point, mode), point_calls(point, mode)
     except ValueError:  # a mode without a cost model: guess a slow library call
         return 100 * call
     return max(calls, 1) * call + max(c.flops / flops, c.bytes_moved / bandwidth)

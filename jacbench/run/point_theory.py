@@ -26,9 +26,10 @@ from jacbench.results.point import Point
 from jacbench.results.record import Theory
 from jacbench.theory.cost import Cost, cost_at
 from jacbench.theory.floors import Ceilings, floor_seconds
+from jacbench.theory.operations import operations_at
 from jacbench.theory.time_model import MachineModel, predict_at
 
-__all__ = ["point_cost", "record_theory"]
+__all__ = ["point_calls", "point_cost", "record_theory"]
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -36,6 +37,13 @@ def point_cost(point: Point, mode: str) -> Cost:
     """The modelled cost of one call of ``mode`` at ``point`` (its shape, in its dtype), computed
     once and kept; ValueError for a mode without a cost model."""
     return cost_at(mode, point.shape, dtype_bytes=DTYPE_BYTES[point.dtype])
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def point_calls(point: Point, mode: str) -> int:
+    """The framework calls of one call of ``mode`` at ``point``, counted once and kept;
+    ValueError for a mode without an operation list."""
+    return sum(op.calls * op.repeat for op in operations_at(mode, point.shape))
 
 
 def record_theory(point: Point, mode: str, model: MachineModel | None,
