@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 import jacbench
+from jacbench.measure.allocation import current_allocation
 
 
 @lru_cache(maxsize=1)
@@ -88,4 +89,5 @@ def run_environment() -> dict[str, object]:
         "git_commit": git_commit(),
         "run_id": uuid.uuid4().hex[:12],
         "started_at": now_iso(),
+        **current_allocation().columns(),
     }

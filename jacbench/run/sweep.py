@@ -200,6 +200,8 @@ def run_sweep(
     environment = {**run_environment(), "shard": shard.index, "shards": shard.count}
     if run_id:
         environment["run_id"] = run_id
+    if environment.get("node_shared"):
+        say(f"jacbench: {environment['allocation']}: its timings share the node")
     spec = slice_of(spec, shard)
     check_compatible(existing, environment, append)
     check_settings(existing, environment, spec.settings, append)
