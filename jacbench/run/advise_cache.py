@@ -35,7 +35,11 @@ CACHE_MAX_AGE_S = 24 * 3600
 
 def fingerprint(device: str, dtype: str) -> dict[str, object]:
     """What a calibration is a calibration of: the machine, the device, the software."""
-    return {"host": socket.gethostname(), "device": device, "device_name": device_name(device),
+    try:
+        name = device_name(device)
+    except (RuntimeError, AssertionError):  # no such device here: nothing cached matches it
+        name = "absent"
+    return {"host": socket.gethostname(), "device": device, "device_name": name,
             "dtype": dtype, "torch": torch.__version__, "threads": torch.get_num_threads()}
 
 
