@@ -8,7 +8,9 @@ multiply-adds (tests/theory/test_cost.py checks them against torch's own count);
 ``jacbench.theory.time_model`` turns each operation into seconds.
 
 A matrix product (m×k)·(k×n) is a GEMM of those sizes; a batch folded into the rows makes m
-larger, a batched product of per-sample factors repeats the small one (``repeat``). Weights are
+larger, a batched product of per-sample factors repeats the small one (``repeat``), and the
+L - 1 identical middle layers are each operation once with a repeat count (a model 10^5 layers
+deep is a few operations, so the time model predicts it in milliseconds). Weights are
 listed as W_1 = 0, ..., W_F = L, with weight i of shape d[i+1] × d[i] for d = ``Shape.dims``.
 
 Each mode runs one of these algorithms (``jacbench.catalog``). A mode whose implementation is
@@ -18,10 +20,12 @@ of its products is still a call into the BLAS of its own, whose threads take the
 from the single-threaded code around it (``handed_over``), as an eager mode's do.
 
 >>> ops = operations("reverse", L=3, D=2, K=5, P=4)
->>> sum(op.macs for op in ops if op.kind == GEMM)  # primal 2·5 + 2·5²; adjoints 2·5²·4 + 4·5·2
+>>> sum(op.macs * op.repeat for op in ops if op.kind == GEMM)  # primal 60, adjoints 240
 300
->>> sum(op.calls for op in ops)  # 4 torch calls per layer
+>>> sum(op.calls * op.repeat for op in ops)  # 4 torch calls per layer
 12
+>>> len(operations("reverse", L=100_000, D=2, K=5, P=4))  # the middle layers: one repeated op each
+8
 """
 
 from __future__ import annotations
