@@ -216,7 +216,8 @@ def run_sweep(
     instruments = INSTRUMENTS
     _warn_if_busy(list(dict.fromkeys(p.device for p, _, _ in steps)), instruments, say)
     pairs = list(dict.fromkeys((p.device, p.dtype) for p, _, _ in steps))
-    yardsticks = Yardsticks.measure(pairs, instruments, say)
+    measured = tuple(dict.fromkeys(m for _, ms, _ in steps for m in ms))
+    yardsticks = Yardsticks.measure(pairs, instruments, say, measured)
     tag = run_tag(environment["run_id"], environment["shard"])
     write_calibrations(out, yardsticks.models.values(), tag)
     style = ("bar" if stream.isatty() else "lines") if progress is None else (
