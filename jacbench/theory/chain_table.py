@@ -13,9 +13,10 @@ cost is linear in t, so t = j - i (peel the top weight: forward) or t = 1 (peel 
 the middle first) is optimal; the same for W_F. So these cells try two splits, and only the
 root tries every split: O(L) cells and O(L) work in all, where the classic programme is O(L²)
 (23 s at L = 1200 in pure Python). Within a few lengths the cells settle (each a shifted copy of
-the one before, see ``_settle``), and longer cells are then made by shifting, not solved. Ties are broken as there: fewest transpose views, then the
-lowest split. ``exhaustive_table`` is the classic programme over every split, kept as the
-reference the tests hold this one to at small L.
+the one before, see ``_settle``), and longer cells are then made by shifting, not solved.
+Ties are broken as there: fewest transpose views, then the lowest split. ``exhaustive_table``
+is the classic programme over every split, kept as the reference the tests hold this one to at
+small L.
 
 A cell holds, for each orientation o (``AS_IS``, ``TRANSPOSED``), ``((macs, views), (k - i,
 fold, sx, sy, matmul, scalings))`` of its cheapest way to be stored in o, or None. Pure
