@@ -16,6 +16,7 @@ from pathlib import Path
 
 from jacbench.catalog import DTYPE_BYTES
 from jacbench.measure.load import busy_warning, free_memory, machine_load
+from jacbench.measure.plausible import ImplausibleCalibration
 from jacbench.measure.timing import time_callable
 from jacbench.model.activations import ACTIVATIONS
 from jacbench.modes.registry import ModeUnavailable, modes, prepare
@@ -76,7 +77,11 @@ def machine_model(device: str, dtype: str, from_dir: str | None = None, *,
     if cached is not None and wanted <= set(cached.overheads):
         return cached, f"cached {advise_cache.cache_path(device, dtype)}"
     busy = busy_warning(machine_load(device))
-    model = calibrate_machine(device, dtype, None if names is None else tuple(names))
+    try:
+        model = calibrate_machine(device, dtype, None if names is None else tuple(names))
+    except ImplausibleCalibration as exc:  # measured twice, outside physical ranges both times
+        raise AdviseError(f"this machine's calibration reads outside physical ranges ({exc}); "
+                          "is it busy? Try again when it is quiet, or use --from DIR") from None
     if cached is not None:  # keep what the cache knew of other modes
         model = replace(model, overheads={**cached.overheads, **model.overheads})
     busy = busy or busy_warning(machine_load(device))

@@ -12,9 +12,11 @@ ancestors of that leaf, each K·K·D plus K·min(K, D) scalings, the other produ
 cost is linear in t, so t = j - i (peel the top weight: forward) or t = 1 (peel W_1: collapse
 the middle first) is optimal; the same for W_F. So these cells try two splits, and only the
 root tries every split: O(L) cells and O(L) work in all, where the classic programme is O(L²)
-(23 s at L = 1200 in pure Python). Ties are broken as there: fewest transpose views, then the
-lowest split. ``exhaustive_table`` is the classic programme over every split, kept as the
-reference the tests hold this one to at small L.
+(23 s at L = 1200 in pure Python). Within a few lengths the cells settle (each a shifted copy of
+the one before, see ``_settle``), and longer cells are then made by shifting, not solved.
+Ties are broken as there: fewest transpose views, then the lowest split. ``exhaustive_table``
+is the classic programme over every split, kept as the reference the tests hold this one to at
+small L.
 
 A cell holds, for each orientation o (``AS_IS``, ``TRANSPOSED``), ``((macs, views), (k - i,
 fold, sx, sy, matmul, scalings))`` of its cheapest way to be stored in o, or None. Pure
@@ -50,9 +52,10 @@ def _solve(table: Table, d: tuple[int, ...], i: int, j: int, splits: Iterable[in
         rows, mid, cols = d[j + 1], d[k + 1], d[i]
         matmul = rows * mid * cols
         floor = (min(e[0] for _, e in lefts) + min(e[0] for _, e in rights)
-                 + matmul + mid * min(rows, cols))
-        if best[0] is not None and best[1] is not None and max(best)[0] < floor:
-            continue  # no orientation of this split can win: skip the inner loops
+                 + matmul + mid * min(rows, cols),
+                 min(e[1] for _, e in lefts) + min(e[1] for _, e in rights))
+        if best[0] is not None and best[1] is not None and max(best) <= floor:
+            continue  # no orientation of this split can win (a tie keeps the lower split)
         leaf = k + 1 == j
         for fold, scalings in ((LEFT, rows * mid), (RIGHT, mid * cols)):
             views_of = _VIEWS[fold]
@@ -67,13 +70,79 @@ def _solve(table: Table, d: tuple[int, ...], i: int, j: int, splits: Iterable[in
     return cell
 
 
-def _fill(L: int, D: int, K: int, P: int,
-          splits: Callable[[int, int], Iterable[int]]) -> Callable[[int, int], Cell]:
-    """The table bottom-up, by length, one representative (i, j) per distinct signature."""
+class _Table(dict):
+    """Cells by signature; once the programme has settled (``_settled``), a cell longer than
+    those solved is the last solved one of its class, its multiply-adds shifted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.settled: dict[tuple[int, int], tuple[int, Cell, int]] = {}  # class -> (m, cell, δ)
+
+    def __missing__(self, signature: tuple[int, int, int]) -> Cell:
+        cols, rows, m = signature
+        if (cols, rows) not in self.settled or m <= self.settled[cols, rows][0]:
+            raise KeyError(signature)
+        m0, cell, delta = self.settled[cols, rows]
+        made = [None if e is None else ((e[0][0] + (m - m0) * delta, e[0][1]),
+                                        (0 if e[1][0] == 0 else m - 1, *e[1][1:]))
+                for e in cell]
+        self[signature] = made
+        return made
+
+
+def _shift(new: Cell, old: Cell, m: int) -> int | None:
+    """δ where ``new`` (length m) is ``old`` (length m - 1) with every entry's multiply-adds
+    shifted by δ and the same decision (the same side peeled); else None."""
+    deltas = set()
+    for e, f in zip(new, old, strict=True):
+        if (e is None) != (f is None):
+            return None
+        if e is None:
+            continue
+        same_side = (e[1][0] == 0) == (f[1][0] == 0) and e[1][0] in (0, m - 1)
+        if not same_side or e[1][1:] != f[1][1:] or e[0][1] != f[0][1]:
+            return None
+        deltas.add(e[0][0] - f[0][0])
+    return deltas.pop() if len(deltas) == 1 else None
+
+
+def _settle(now: dict, before: dict, m: int, K: int, last: dict | None
+            ) -> tuple[dict | None, bool]:
+    """(each class's δ at length m, or None; whether the programme has settled).
+
+    ``now`` and ``before`` hold the cells of lengths m and m - 1 by class (outer dims), ``last``
+    the δs found at m - 1. Settled: every class below the root is its predecessor shifted by a
+    δ of its own, the same δ as one length before (so a class's δ is its winning source's),
+    and each entry's winning peel draws on a class whose δ is at most the other peel's. Then
+    every later candidate shifts by its source's δ and the winners never change (an
+    induction): the cells of any length follow without solving them."""
+    deltas = {c: _shift(cell, before[c], m) if c in before else None for c, cell in now.items()}
+    if not now or any(d is None for d in deltas.values()):
+        return None, False
+    if deltas != last:
+        return deltas, False
+    for (cols, rows), cell in now.items():
+        peel_right, peel_top = deltas.get((K, rows)), deltas.get((cols, K))
+        if peel_right is None or peel_top is None:
+            return deltas, False
+        for e in cell:
+            if e is not None and (peel_right > peel_top if e[1][0] == 0
+                                  else peel_top > peel_right):
+                return deltas, False
+    return deltas, True
+
+
+def _fill(L: int, D: int, K: int, P: int, splits: Callable[[int, int], Iterable[int]],
+          shortcut: bool = False) -> Callable[[int, int], Cell]:
+    """The table bottom-up, by length, one representative (i, j) per distinct signature; with
+    ``shortcut``, the lengths after the programme settles (``_settle``) are not solved."""
     d = (D,) + (K,) * L + (P,)
     n = L + 1
-    table: Table = {}
+    table = _Table()
+    before: dict[tuple[int, int], Cell] = {}
+    deltas: dict | None = None
     for length in range(1, n + 1):
+        now: dict[tuple[int, int], Cell] = {}
         for i in sorted({0, 1, n - length}):
             if i > n - length:
                 continue
@@ -81,8 +150,17 @@ def _fill(L: int, D: int, K: int, P: int,
             signature = (d[i], d[j + 1], j - i)
             if signature in table:
                 continue
+            if (i, j) != (0, L) and table.settled:
+                continue  # follows from the settled cells when asked for
             table[signature] = ([((0, 0), ()), None] if i == j  # a weight is stored as is
                                 else _solve(table, d, i, j, splits(i, j)))
+            if (i, j) != (0, L):
+                now[d[i], d[j + 1]] = table[signature]
+        if shortcut and not table.settled and length >= 5:
+            deltas, settled = _settle(now, before, length - 1, K, deltas)
+            if settled:
+                table.settled = {c: (length - 1, cell, deltas[c]) for c, cell in now.items()}
+        before = now
     return lambda i, j: table[d[i], d[j + 1], j - i]
 
 
@@ -92,7 +170,7 @@ def chain_table(L: int, D: int, K: int, P: int) -> Callable[[int, int], Cell]:
     def splits(i: int, j: int) -> Iterable[int]:
         return range(i, j) if (i, j) == (0, L) else sorted({i, j - 1})
 
-    return _fill(L, D, K, P, splits)
+    return _fill(L, D, K, P, splits, shortcut=True)
 
 
 def exhaustive_table(L: int, D: int, K: int, P: int) -> Callable[[int, int], Cell]:

@@ -152,3 +152,15 @@ def test_a_sweeps_calibration_probes_only_the_modes_it_measures() -> None:
     Yardsticks.measure([("cpu", "float32")], instruments, lambda line: None, ("forward",))
     assert asked == [("forward",)]
     assert probed_modes(("forward",)) == ("forward",) and probed_modes(()) == ()
+
+
+def test_an_implausible_calibration_is_one_line_not_a_traceback(
+        cache: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jacbench.measure.plausible import ImplausibleCalibration
+
+    def implausible(device: str, dtype: str, names=None):
+        raise ImplausibleCalibration("cpu torch.float32: sync_s: 0.00257 outside [0, 0.001]")
+
+    monkeypatch.setattr(advise, "calibrate_machine", implausible)
+    with pytest.raises(advise.AdviseError, match=r"sync_s: 0\.00257.*is it busy"):
+        advise.machine_model("cpu", "float32", names=("forward",))

@@ -5,7 +5,6 @@ Pure arithmetic: no torch here."""
 from __future__ import annotations
 
 import itertools
-import sys
 import time
 
 import pytest
@@ -29,7 +28,7 @@ def test_the_fast_table_plans_exactly_what_the_exhaustive_one_does(L: int) -> No
 @pytest.mark.parametrize("L", [1200, 5000])
 @pytest.mark.parametrize(("D", "K", "P"), [(64, 8, 64), (10, 100, 10), (1000, 30, 1)])
 def test_deep_chains_plan_and_cost_without_recursion(L: int, D: int, K: int, P: int) -> None:
-    assert sys.getrecursionlimit() < L  # what a recursive walk could not do
+    """Deeper than Python's default recursion limit (1000)."""
     start = time.perf_counter()
     plan = chain_plan(L, D, K, P)
     assert len(plan.program) >= L  # a product (and its scaling) per layer at least
@@ -45,3 +44,14 @@ def test_deep_chains_plan_and_cost_without_recursion(L: int, D: int, K: int, P: 
 def test_a_deep_model_is_counted_with_repeats_not_one_operation_per_layer() -> None:
     for mode in ("forward", "reverse", "jacrev", "jacfwd", "autograd-reverse"):
         assert len(operations(mode, 100_000, 6, 5, 4)) < 30
+
+
+@pytest.mark.parametrize("L", [12, 20, 33])
+def test_once_settled_the_cells_follow_without_solving_and_still_agree(L: int) -> None:
+    """Past the length where the programme settles, cells are shifted copies; deep enough to
+    reach it, small enough for the O(L²) reference."""
+    for D, K, P in itertools.product((1, 5, 40, 200), (1, 4, 20, 64), (1, 5, 40, 200)):
+        fast = _compile(L, D, K, P, chain_table(L, D, K, P))
+        slow = _compile(L, D, K, P, exhaustive_table(L, D, K, P))
+        assert (fast.tree, fast.program, fast.transposes, fast.held, fast.handed_on) == (
+            slow.tree, slow.program, slow.transposes, slow.held, slow.handed_on), (L, D, K, P)
