@@ -1,0 +1,55 @@
+"""A worker process: measures the points its sweep sends, in-process, as a sweep without
+isolation would (``PointRunner``: the check, interleaved rounds, probes), and says which mode
+runs at each moment, so that the sweep (``run.isolated``) can name the mode it was running if it
+dies. Started by ``multiprocessing`` (forkserver where there is one, else spawn); its entry point
+is ``serve``.
+"""
+
+from __future__ import annotations
+
+import signal
+import traceback
+from multiprocessing.connection import Connection
+
+import torch
+
+from jacbench.modes.plugins import PluginError, load_plugins
+from jacbench.run.protocol import Done, Failed, Job, Note, Ready, Running, Start
+from jacbench.run.runner import PointRunner
+
+__all__ = ["serve"]
+
+
+def _runner(start: Start, conn: Connection) -> PointRunner:
+    return PointRunner(start.settings, start.environment, start.yardsticks, start.instruments,
+                       on_progress=lambda text: conn.send(Note(text)),
+                       on_mode=lambda mode: conn.send(Running(mode)))
+
+
+def serve(conn: Connection) -> None:
+    """Answer the parent's jobs until it sends None or goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the sweep's to handle
+    start: Start = conn.recv()
+    if start.threads:
+        torch.set_num_threads(start.threads)
+    try:
+        load_plugins(start.plugins)
+    except PluginError as exc:
+        conn.send(Failed(str(exc)))
+        return
+    runner = _runner(start, conn)
+    conn.send(Ready())
+    while True:
+        try:
+            job: Job | None = conn.recv()
+        except EOFError:  # the parent is gone (killed): nothing more to do
+            return
+        if job is None:
+            return
+        runner.environment = job.environment
+        try:
+            records = runner.run(job.point, job.modes, job.role)
+        except Exception:  # jacbench's own error, not a mode's (those are rows): stop the sweep
+            conn.send(Failed(traceback.format_exc()))
+            return
+        conn.send(Done(records, start.yardsticks.trackers))
