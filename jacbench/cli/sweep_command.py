@@ -168,7 +168,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         outcome = run_sweep(spec, out, append=args.append, progress=progress, yes=args.yes,
                             shard=shard_of(args), run_id=args.run_id,
-                            isolate=not args.no_isolation)
+                            isolate=False if args.no_isolation else None)
     except KeyboardInterrupt:
         print(f"\ninterrupted: every completed point is saved in {out}; run the same command "
               "to resume", file=sys.stderr)

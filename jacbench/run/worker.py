@@ -29,7 +29,12 @@ def _runner(start: Start, conn: Connection) -> PointRunner:
 def serve(conn: Connection) -> None:
     """Answer the parent's jobs until it sends None or goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the sweep's to handle
-    start: Start = conn.recv()
+    try:
+        start: Start | None = conn.recv()
+    except EOFError:
+        return
+    if start is None:  # the sweep ended before this worker was needed
+        return
     if start.threads:
         torch.set_num_threads(start.threads)
     try:
