@@ -161,6 +161,18 @@ class IsolatedRunner:
         worker.process.join()
         return None
 
+    def _unusable(self, records: list[Record]) -> _Attempt:
+        """A point after which the worker's device was unusable: the worker is replaced, and the
+        first mode that failed is blamed; the others are measured again in a fresh worker (they
+        may have failed only because the device was already lost)."""
+        self._kill()
+        failed = [r for r in records if r.outcome.status in (Status.ERROR, Status.OOM)]
+        if not failed:
+            return records
+        blamed = failed[0].outcome
+        return failed[0].mode, Outcome(blamed.status, f"{blamed.reason} (it left the device "
+                                       "unusable: the worker was replaced)")
+
     def _attempt(self, point: Point, modes: tuple[str, ...], role: str) -> _Attempt:
         worker = self._worker or self._start()
         worker.conn.send(Job(point, modes, role, dict(self.environment)))
@@ -175,7 +187,7 @@ class IsolatedRunner:
                     self.on_progress(message.text)
             elif isinstance(message, Done):
                 self.yardsticks.trackers.update(message.trackers)
-                return message.records
+                return message.records if message.usable else self._unusable(message.records)
             elif isinstance(message, Failed):
                 self._kill()
                 raise WorkerError(message.message)

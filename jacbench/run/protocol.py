@@ -73,6 +73,8 @@ class Done:
 
     records: list[Record]
     trackers: dict[tuple[str, str], ProbeTracker]
+    #: False when a CUDA error left the device unusable in the worker: it leaves after this.
+    usable: bool = True
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,19 @@ from jacbench.modes.plugins import PluginError, load_plugins
 from jacbench.run.protocol import Done, Failed, Job, Note, Ready, Running, Start
 from jacbench.run.runner import PointRunner
 
-__all__ = ["serve"]
+__all__ = ["device_usable", "serve"]
+
+
+def device_usable(device: str) -> bool:
+    """False when an error left the device unusable in this process (a CUDA error is sticky:
+    every later call in the context fails), so that the worker is replaced."""
+    if not device.startswith("cuda"):
+        return True
+    try:
+        torch.cuda.synchronize(device)
+        return torch.ones(1, device=device).add_(1).item() == 2
+    except Exception:
+        return False
 
 
 def _runner(start: Start, conn: Connection) -> PointRunner:
@@ -57,4 +69,7 @@ def serve(conn: Connection) -> None:
         except Exception:  # jacbench's own error, not a mode's (those are rows): stop the sweep
             conn.send(Failed(traceback.format_exc()))
             return
-        conn.send(Done(records, start.yardsticks.trackers))
+        usable = device_usable(job.point.device)
+        conn.send(Done(records, start.yardsticks.trackers, usable))
+        if not usable:
+            return

@@ -22,7 +22,7 @@ from fakes import steady_instruments
 from jacbench.cli import main
 from jacbench.results.folder import read_results
 from jacbench.results.schema import Status
-from jacbench.run import sweep
+from jacbench.run import sweep, worker
 from jacbench.run.isolated import death
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -130,3 +130,24 @@ def test_kill_9_of_the_parent_then_resume_loses_nothing(tmp_path):
     for r in kept.itertuples():
         again = rows[(rows["role"] == "sweep") & (rows["D"] == r.D) & (rows["mode"] == r.mode)]
         assert again["run_id"].tolist() == [r.run_id]
+
+
+def test_a_mode_that_leaves_the_device_unusable_is_blamed_and_the_worker_replaced(
+        tmp_path, monkeypatch, user_modes):
+    from jacbench.modes.plugins import load_plugin_file
+    from jacbench.run.spec import build_spec
+
+    monkeypatch.setattr(sweep, "INSTRUMENTS", steady_instruments())
+    monkeypatch.setattr(sweep, "ISOLATE", True)
+    monkeypatch.setattr(worker, "device_usable", worker.device_usable)  # the plugin replaces it
+    load_plugin_file(TESTS / "data" / "plugins" / "poisoning.py")
+    spec = build_spec({"stability_points": 0}, {
+        "L": [1], "D": [2, 3], "K": [2], "P": [2], "modes": ["forward", "poison", "victim"],
+        "rounds": 1, "min_run_time": 0.005})
+    frame = sweep.run_sweep(spec, tmp_path / "out", progress=False).frame
+    for D in (2, 3):
+        at = frame[frame["D"] == D].set_index("mode")
+        assert at.loc["poison", "status"] == Status.ERROR
+        assert "left the device unusable" in at.loc["poison", "reason"]
+        # measured again in a fresh worker, where nothing was lost
+        assert (at.loc[["forward", "victim"], "status"] == Status.OK).all()
