@@ -90,6 +90,7 @@ class IsolatedRunner:
     #: Seconds each worker took to start (to ``Ready``): the cost of isolation, once per worker.
     starts_s: list[float] = field(default_factory=list)
     _worker: _Worker | None = None
+    _busy: bool = False  # a job sent and not yet answered
 
     def run(self, point: Point, modes: tuple[str, ...], role: str) -> list[Record]:
         """A record for every mode at this point, whatever happens to the worker."""
@@ -108,7 +109,10 @@ class IsolatedRunner:
         return [records[m] for m in modes]
 
     def close(self) -> None:
-        """Ask the worker to leave, and make sure it has."""
+        """Ask the worker to leave, and make sure it has (at once if it is still measuring: the
+        sweep was interrupted)."""
+        if self._busy and self._worker is not None:
+            self._kill()
         worker, self._worker = self._worker, None
         if worker is None:
             return
@@ -176,6 +180,13 @@ class IsolatedRunner:
     def _attempt(self, point: Point, modes: tuple[str, ...], role: str) -> _Attempt:
         worker = self._worker or self._start()
         worker.conn.send(Job(point, modes, role, dict(self.environment)))
+        self._busy = True  # until answered: an interrupt meanwhile leaves it busy, for close()
+        attempt = self._watch(worker)
+        self._busy = False
+        return attempt
+
+    def _watch(self, worker: _Worker) -> _Attempt:
+        """The worker's messages until its answer, its death or a mode past the cap."""
         running, since, cap = "", 0.0, self.settings.mode_timeout
         while True:
             left = None if not running else max(0.0, since + cap - time.monotonic())
