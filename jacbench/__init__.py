@@ -21,15 +21,16 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "MLP": "jacbench.model.mlp",
     "jacobian": "jacbench.modes.registry",
+    "register_mode": "jacbench.modes.registry",
     "cost": "jacbench.theory.cost",
     "Cost": "jacbench.theory.cost",
 }
 
-__all__ = ["MLP", "Cost", "__version__", "cost", "jacobian", "modes"]
+__all__ = ["MLP", "Cost", "__version__", "cost", "jacobian", "modes", "register_mode"]
 
 if TYPE_CHECKING:
     from jacbench.model.mlp import MLP
-    from jacbench.modes.registry import jacobian
+    from jacbench.modes.registry import jacobian, register_mode
     from jacbench.theory.cost import Cost, cost
 
 
@@ -42,5 +43,9 @@ def __getattr__(name: str) -> Any:
 
 
 def modes() -> tuple[str, ...]:
-    """The names of the Jacobian modes available in this install, hand-written first."""
+    """The names of the Jacobian modes available in this install, hand-written first, users'
+    own last (those of installed plugins, group ``jacbench.modes``, are loaded on first call)."""
+    from jacbench.modes.plugins import load_entry_points
+
+    load_entry_points()
     return _mode_names()

@@ -36,6 +36,8 @@ __all__ = [
     "LIBRARY",
     "MATMUL_PRECISION",
     "NATIVE",
+    "PLUGIN",
+    "USER",
     "Algorithm",
     "Implementation",
     "ModeInfo",
@@ -45,6 +47,7 @@ __all__ = [
     "jacbench_modes",
     "mode_names",
     "mode_order",
+    "register",
 ]
 
 # Families: how a mode is grouped in tables and figures.
@@ -56,6 +59,8 @@ LIBRARY = "library"
 COMPILED_PEER = "compiled peer"
 #: A torch mode compiled by inductor (torch.compile or AOTInductor): the same algorithm.
 COMPILED = "compiled"
+#: A user's own mode, registered by a plugin (``jacbench.register_mode``).
+USER = "user"
 #: The families torch runs eagerly, operation by operation (FlopCounterMode sees their work).
 EAGER_FAMILIES = (HAND_WRITTEN, LIBRARY)
 
@@ -119,9 +124,9 @@ class ModeInfo:
 
     @property
     def eager(self) -> str:
-        """The eager torch mode of the same algorithm ("" for an eager mode itself): the pairs of
-        the compiled-against-eager comparison."""
-        return "" if self.implementation == EAGER else self.algorithm
+        """The eager torch mode of the same algorithm ("" for an eager mode itself, and for a
+        user's mode): the pairs of the compiled-against-eager comparison."""
+        return "" if self.implementation in (EAGER, PLUGIN) else self.algorithm
 
     @property
     def runs(self) -> Implementation:
@@ -146,6 +151,8 @@ ALGORITHMS: dict[str, Algorithm] = {a.name: a for a in (
 _LIBRARY = tuple(a for a in ALGORITHMS if ALGORITHMS[a].family == LIBRARY)
 
 EAGER = "eager"
+#: How a user's own mode runs: its function as given, called eagerly.
+PLUGIN = "plugin"
 IMPLEMENTATIONS: dict[str, Implementation] = {i.name: i for i in (
     Implementation(EAGER, "{}", "", ""),
     Implementation("native", "{}-native", NATIVE,
@@ -157,6 +164,7 @@ IMPLEMENTATIONS: dict[str, Implementation] = {i.name: i for i in (
                    program=True, default=False, probed=False),
     Implementation("aoti", "{}-aoti", COMPILED, "{} compiled ahead of time (AOTInductor)",
                    program=True, default=False, probed=False),
+    Implementation(PLUGIN, "{}", USER, "", probed=False),
 )}
 
 #: Which implementation runs which algorithms, in the order every listing of modes follows
@@ -212,7 +220,7 @@ def jacbench_modes() -> frozenset[str]:
     another framework's; not the library baselines, their compiled forms, or JAX's."""
     return frozenset(m.name for m in CATALOG.values()
                      if ALGORITHMS[m.algorithm].family == HAND_WRITTEN
-                     and m.family != COMPILED_PEER)
+                     and m.family != COMPILED_PEER and m.implementation != PLUGIN)
 
 
 def mode_order(names: object) -> list[str]:
@@ -220,3 +228,34 @@ def mode_order(names: object) -> list[str]:
     names = {str(n) for n in names}  # type: ignore[attr-defined]
     known = [m for m in CATALOG if m in names]
     return known + sorted(names - set(known))
+
+
+def register(name: str, *, algorithm: str = "", family: str = USER, summary: str = "",
+             devices: tuple[str, ...] = _DEVICES, dtypes: tuple[str, ...] = DTYPES,
+             default: bool = True) -> ModeInfo:
+    """Add a user's mode to the catalogue (run by the PLUGIN implementation), so that every
+    listing, the cost model and the reports treat it as they treat a built-in mode.
+
+    ``algorithm`` names the catalogued algorithm it runs (its cost model then estimates and
+    predicts it); "" makes it an algorithm of its own, with no cost model. Registering the same
+    name again replaces a user's mode (a plugin loaded twice); a built-in mode's name is refused.
+    """
+    if not name or not isinstance(name, str) or name != name.strip():
+        raise ValueError(f"a mode's name must be a non-empty word, got {name!r}")
+    if name in CATALOG and CATALOG[name].implementation != PLUGIN:
+        raise ValueError(f"mode {name!r} is built into jacbench: choose another name")
+    if algorithm and algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm {algorithm!r} is not catalogued; choose one of "
+                         f"{', '.join(ALGORITHMS)}, or leave it out")
+    unknown = [d for d in devices if d not in _DEVICES] + [d for d in dtypes if d not in DTYPES]
+    if unknown or not devices or not dtypes:
+        raise ValueError(f"mode {name!r}: devices among {', '.join(_DEVICES)} and dtypes among "
+                         f"{', '.join(DTYPES)}, got {', '.join(unknown) or 'none'}")
+    summary = summary or f"{name}: a user's mode"
+    if not algorithm:
+        ALGORITHMS[name] = Algorithm(name, USER, summary)
+    info = ModeInfo(name=name, algorithm=algorithm or name, implementation=PLUGIN,
+                    family=family, summary=summary, devices=tuple(devices), dtypes=tuple(dtypes),
+                    default=default)
+    CATALOG[name] = info
+    return info

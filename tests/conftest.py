@@ -33,6 +33,7 @@ def steady_machine(monkeypatch: pytest.MonkeyPatch):
 
     machine = FakeMachine()
     monkeypatch.setattr(sweep, "INSTRUMENTS", machine.instruments)
+    monkeypatch.setattr(sweep, "ISOLATE", False)  # the fakes are closures: they stay here
     return machine
 
 
@@ -46,3 +47,19 @@ def no_measuring(monkeypatch: pytest.MonkeyPatch):
         raise AssertionError("the sweep started measuring: the bad input was not caught")
 
     monkeypatch.setattr(sweep, "INSTRUMENTS", Instruments(ceilings=refuse, probe=refuse))
+
+
+@pytest.fixture
+def user_modes(monkeypatch: pytest.MonkeyPatch):
+    """Users' modes registered by a test are forgotten after it: the catalogue, the registry
+    and the plugins loaded are as they were (a crashing mode must not reach other tests)."""
+    from jacbench import catalog
+    from jacbench.modes import plugins, registry
+
+    saved = [(t, dict(t)) for t in (catalog.CATALOG, catalog.ALGORITHMS, registry.MODES,
+                                    registry.USER_FUNCTIONS, plugins._files)]
+    monkeypatch.setattr(plugins, "_entry_points_loaded", False)
+    yield
+    for table, before in saved:
+        table.clear()
+        table.update(before)

@@ -13,6 +13,8 @@ from factories import FAKE_CEILINGS, FAKE_MODEL
 
 from jacbench.measure.load import Load
 from jacbench.run.instruments import Instruments
+from jacbench.theory.floors import Ceilings
+from jacbench.theory.time_model import MachineModel
 
 HEALTHY_GFLOPS = 100.0
 QUIET = Load(load_avg_1m=0.0, cpu_freq_mhz=None, busy_procs=0, gpu_clock_mhz=None,
@@ -47,3 +49,35 @@ class FakeMachine:
                            free_memory=lambda device: self.free_bytes,
                            calibrate=lambda device, dtype, modes=None: replace(
                                FAKE_MODEL, device=device, dtype=dtype))
+
+
+# The same machine as module-level functions, which pickle: for sweeps whose modes run in worker
+# processes (tests/run/test_isolated.py), where FakeMachine's closures cannot go.
+def _ceilings(device: str, dtype: str) -> Ceilings:
+    return FAKE_CEILINGS
+
+
+def _probe(device: str, dtype: str) -> float:
+    return HEALTHY_GFLOPS
+
+
+def _quiet(device: str) -> Load:
+    return QUIET
+
+
+def _no_sleep(seconds: float) -> None:
+    pass
+
+
+def _free(device: str) -> int:
+    return 1 << 34
+
+
+def _calibrate(device: str, dtype: str, modes: object = None) -> MachineModel:
+    return replace(FAKE_MODEL, device=device, dtype=dtype)
+
+
+def steady_instruments() -> Instruments:
+    """A steady, quiet machine (as ``FakeMachine`` with its default script) that pickles."""
+    return Instruments(ceilings=_ceilings, probe=_probe, load=_quiet, sleep=_no_sleep,
+                       free_memory=_free, calibrate=_calibrate)

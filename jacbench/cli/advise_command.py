@@ -17,7 +17,7 @@ import argparse
 import sys
 
 from jacbench.catalog import DTYPES
-from jacbench.cli.arguments import EXIT_USAGE, positive_int
+from jacbench.cli.arguments import EXIT_USAGE, add_plugin_flag, load_plugins, positive_int
 
 __all__ = ["add_advise_parser", "cmd_advise"]
 
@@ -43,9 +43,11 @@ def add_advise_parser(commands: argparse._SubParsersAction) -> None:
     add("--top", type=positive_int, default=3, metavar="N",
         help="modes --measure times (default 3)")
     add("--json", action="store_true", help="print the ranking as JSON, best first")
+    add_plugin_flag(advise)
 
 
 def cmd_advise(args: argparse.Namespace) -> int:
+    load_plugins(args)
     from jacbench.run import advise
 
     try:

@@ -7,8 +7,8 @@ import math
 
 from jacbench.results.schema import MAX_INT
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "Parser", "UserError", "one_line", "positive_float",
-           "positive_int"]
+__all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "Parser", "UserError", "add_plugin_flag",
+           "load_plugins", "one_line", "positive_float", "positive_int"]
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -52,3 +52,20 @@ def one_line(exc: BaseException) -> str:
         return f"{exc.strerror}{where}"
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def add_plugin_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
+                        help="a Python file that registers your own modes with "
+                        "jacbench.register_mode (repeatable); installed plugins (entry points "
+                        "in group jacbench.modes) load by themselves")
+
+
+def load_plugins(args: argparse.Namespace) -> None:
+    """The installed plugins and the --plugin files; one that fails is one line, exit 2."""
+    from jacbench.modes.plugins import PluginError, load_plugins
+
+    try:
+        load_plugins(args.plugin)
+    except PluginError as exc:
+        raise UserError(str(exc)) from None

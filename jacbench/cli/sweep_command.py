@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import jacbench
-from jacbench.catalog import default_modes
+from jacbench.catalog import default_modes, mode_names
 from jacbench.cli.arguments import (
     EXIT_INTERRUPTED,
     UserError,
+    add_plugin_flag,
+    load_plugins,
     one_line,
     positive_float,
     positive_int,
@@ -43,7 +44,7 @@ def add_sweep_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentP
     add = sweep.add_argument
     add("--modes", nargs="+", metavar="MODE",
         help=f"modes to run (default: {', '.join(default_modes())}; every mode: "
-        f"{', '.join(jacbench.modes())})")
+        f"{', '.join(mode_names())}; a plugin's own too)")
     add("--device", nargs="+", default=["all"], metavar="DEVICE",
         help="cpu, cuda, cuda:N, or all (cpu plus cuda when available; the default); several "
         "are measured one after another, or shared out to the shards of --executor local")
@@ -70,6 +71,12 @@ def add_sweep_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentP
     add("--no-progress", action="store_true",
         help="no progress bar or progress lines (default: a bar on a terminal, lines elsewhere)")
     add("--no-report", action="store_true", help="skip the plots and report written at the end")
+    add("--mode-timeout", type=positive_float, metavar="S",
+        help="kill a mode whose check or one timed measurement runs longer than this, and store "
+        f"it as timed out (default {default.mode_timeout:g} s)")
+    add("--no-isolation", action="store_true",
+        help="run the modes in the sweep's own process (a crash then ends the sweep)")
+    add_plugin_flag(sweep)
     return sweep
 
 
@@ -116,7 +123,8 @@ def build_spec(args: argparse.Namespace, devices: tuple[str, ...]) -> Any:
     overrides = {a: getattr(args, a) for a in AXES}
     overrides.update(modes=args.modes, dtype=args.dtype, activation=args.activation,
                      bias=args.bias, seed=args.seed, min_run_time=args.min_run_time,
-                     rounds=args.rounds, max_call_time=args.max_call_time)
+                     rounds=args.rounds, max_call_time=args.max_call_time,
+                     mode_timeout=args.mode_timeout)
     return specs.build_spec(config, overrides, devices)
 
 
@@ -151,6 +159,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from jacbench.render.summary import format_summary
     from jacbench.run.sweep import default_out, run_sweep
 
+    load_plugins(args)
     devices = devices_of(args.device)
     spec = build_spec(args, devices)
     out = Path(args.out) if args.out else default_out(devices, run_name(args))
@@ -164,7 +173,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     progress = False if args.no_progress else None
     try:
         outcome = run_sweep(spec, out, append=args.append, progress=progress, yes=args.yes,
-                            shard=shard_of(args), run_id=args.run_id)
+                            shard=shard_of(args), run_id=args.run_id,
+                            isolate=False if args.no_isolation else None)
     except KeyboardInterrupt:
         print(f"\ninterrupted: every completed point is saved in {out}; run the same command "
               "to resume", file=sys.stderr)

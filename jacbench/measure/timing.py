@@ -87,6 +87,7 @@ def time_round_robin(
     clock: Clock | None = None,
     on_measurement: Callable[[str, int], None] | None = None,
     warmup: int = 1,
+    on_start: Callable[[str], None] | None = None,
 ) -> dict[str, RoundRobinTiming]:
     """Time every callable in `fns` once per round, in order, for `rounds` rounds.
 
@@ -94,16 +95,21 @@ def time_round_robin(
     one, and `ratio_within_rounds` then compares callables measured at the same moment. Every
     callable gets `warmup` untimed calls before the first round; within the rounds, the block-size
     estimate of each measurement re-warms caches that the other callables have evicted.
-    `on_measurement(name, round_index)` is called after each measurement (for progress bars).
+    `on_measurement(name, round_index)` is called after each measurement (for progress bars),
+    `on_start(name)` before each callable's warm-up and each measurement (so that a watcher knows
+    which callable is running: never inside a measurement).
     """
     if rounds < 1:
         raise ValueError(f"rounds must be >= 1, got {rounds}")
-    for fn in fns.values():
+    start = on_start or (lambda name: None)
+    for name, fn in fns.items():
+        start(name)
         for _ in range(warmup):
             fn()
     per_round: dict[str, list[Timing]] = {name: [] for name in fns}
     for r in range(rounds):
         for name, fn in fns.items():
+            start(name)
             per_round[name].append(
                 time_callable(
                     fn, device=device, min_run_time=min_run_time_per_round, clock=clock, warmup=0

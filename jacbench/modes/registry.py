@@ -13,13 +13,13 @@ from functools import partial
 
 import torch
 
-from jacbench.catalog import CATALOG, ModeInfo
+from jacbench.catalog import CATALOG, PLUGIN, ModeInfo, register
 from jacbench.model.mlp import MLP
 from jacbench.modes import baselines, chain, compiled, handwritten, jax_modes, native
 from jacbench.modes.prepared import ModeUnavailable, Prepared
 
-__all__ = ["BINDERS", "EAGER_FUNCTIONS", "MODES", "Mode", "ModeUnavailable", "Prepared",
-           "jacobian", "mode_named", "modes", "prepare"]
+__all__ = ["BINDERS", "EAGER_FUNCTIONS", "MODES", "USER_FUNCTIONS", "Mode", "ModeUnavailable",
+           "Prepared", "jacobian", "mode_named", "modes", "prepare", "register_mode"]
 
 JacobianFn = Callable[[MLP, torch.Tensor], torch.Tensor]
 
@@ -80,6 +80,14 @@ def _inductor(info: ModeInfo) -> Binding:
             partial(compiled.prepare_compiled, info.name, eager, how))
 
 
+#: Each user's mode's own function, by name (``register_mode``).
+USER_FUNCTIONS: dict[str, JacobianFn] = {}
+
+
+def _plugin(info: ModeInfo) -> Binding:
+    return USER_FUNCTIONS[info.name], None
+
+
 #: How each implementation of the catalogue binds a mode to its function and, where the timed
 #: call is not simply ``fn(net, x)`` (another framework's arrays, a compiled program, a native
 #: plan), its preparation. A new implementation adds its line here.
@@ -89,10 +97,32 @@ BINDERS: dict[str, Callable[[ModeInfo], Binding]] = {
     "jax-jit": _jax,
     "torch.compile": _inductor,
     "aoti": _inductor,
+    PLUGIN: _plugin,
 }
 
 MODES: dict[str, Mode] = {name: Mode(info, *BINDERS[info.implementation](info))
                           for name, info in CATALOG.items()}
+
+
+def register_mode(name: str, fn: JacobianFn, **facts: object) -> Mode:
+    """Add your own Jacobian mode: ``fn(net, x)`` returns J as every mode does ((P, D) for x of
+    shape (D,), (N, P, D) for (N, D)). It joins the catalogue, so a sweep checks it against the
+    reference, times, estimates, plots and reports it like a built-in mode. The keyword facts
+    (``jacbench.catalog.register``) have defaults: ``algorithm`` (a catalogued one, such as
+    "reverse", for its cost model; none by default), ``family`` ("user"), ``summary``,
+    ``devices``, ``dtypes`` and ``default`` (measured when a sweep names no modes).
+
+    A plugin file (``--plugin my_modes.py``) registers at import time::
+
+        import jacbench
+        jacbench.register_mode("my-reverse", my_reverse, algorithm="reverse")
+    """
+    if not callable(fn):
+        raise ValueError(f"mode {name!r}: fn must be callable as fn(net, x), got {fn!r}")
+    info = register(name, **facts)  # type: ignore[arg-type]
+    USER_FUNCTIONS[name] = fn
+    MODES[name] = Mode(info, *BINDERS[PLUGIN](info))
+    return MODES[name]
 
 
 def modes() -> tuple[str, ...]:

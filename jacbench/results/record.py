@@ -57,10 +57,10 @@ class Outcome:
 class Theory:
     """The cost model's counts for the mode at the point, and the run's ceilings there."""
 
-    macs: int
-    flops: int
-    bytes_moved: int
-    model_peak_bytes: int
+    macs: int | None  # None: a mode without a cost model (a user's own algorithm)
+    flops: int | None
+    bytes_moved: int | None
+    model_peak_bytes: int | None
     peak_flops: float | None = None
     peak_bandwidth: float | None = None
     floor_s: float | None = None  # max(flops / peak_flops, bytes_moved / peak_bandwidth)

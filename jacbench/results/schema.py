@@ -46,10 +46,13 @@ class Status:
     ERROR = "error"
     UNHEALTHY = "unhealthy"  # timed, but the speed probe never recovered: the machine was slow
     UNAVAILABLE = "unavailable"  # the mode's framework or backend is missing from this install
-    ALL = (OK, MISMATCH, SKIPPED, OOM, ERROR, UNHEALTHY, UNAVAILABLE)
+    CRASHED = "crashed"  # its worker process died while running it (a signal or an exit code)
+    TIMEOUT = "timeout"  # ran past the wall-clock cap per mode (--mode-timeout): killed
+    ALL = (OK, MISMATCH, SKIPPED, OOM, ERROR, UNHEALTHY, UNAVAILABLE, CRASHED, TIMEOUT)
     TIMED = (OK, UNHEALTHY)
-    #: After these a (point, mode) is done and is not measured again on resume.
-    DONE = frozenset({OK, MISMATCH, SKIPPED})
+    #: After these a (point, mode) is done and is not measured again on resume (a crash, like
+    #: an error, is tried again; a mode past the cap, like one past --max-call-time, is not).
+    DONE = frozenset({OK, MISMATCH, SKIPPED, TIMEOUT})
 
 
 #: IQR / median above which a measurement's repeats disagree more than on a quiet machine

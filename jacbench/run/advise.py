@@ -110,9 +110,15 @@ def _stored(device: str, dtype: str, from_dir: str) -> tuple[MachineModel, str]:
 
 
 def rank(point: Point, model: MachineModel, names: Iterable[str]) -> list[Prediction]:
-    """Every mode's prediction at the point's shape, fastest first."""
-    found = [predict_at(m, point.shape, model, dtype_bytes=DTYPE_BYTES[point.dtype],
-                        single=point.batch == 1) for m in names]
+    """Every mode's prediction at the point's shape, fastest first; a mode without a cost model
+    (a user's mode that names no algorithm) has no prediction and is left out."""
+    found = []
+    for m in names:
+        try:
+            found.append(predict_at(m, point.shape, model, dtype_bytes=DTYPE_BYTES[point.dtype],
+                                    single=point.batch == 1))
+        except ValueError:
+            continue
     return sorted(found, key=lambda p: p.seconds)
 
 

@@ -29,9 +29,13 @@ def case_bytes(point: Point) -> int:
 
 
 def mode_bytes(point: Point, mode: str) -> int:
-    """One call of ``mode``: its Jacobian and the state it holds at its peak."""
+    """One call of ``mode``: its Jacobian and the state it holds at its peak (the Jacobian
+    alone for a mode without a cost model)."""
     jacobian = DTYPE_BYTES[point.dtype] * point.shape.jacobian
-    return point_cost(point, mode).peak_extra_bytes + jacobian
+    try:
+        return point_cost(point, mode).peak_extra_bytes + jacobian
+    except ValueError:
+        return jacobian
 
 
 def too_big(needed: int, free: int | None) -> str:

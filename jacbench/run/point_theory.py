@@ -49,8 +49,12 @@ def point_calls(point: Point, mode: str) -> int:
 def record_theory(point: Point, mode: str, model: MachineModel | None,
                   ceilings: Ceilings | None) -> Theory:
     """What a mode's record says the theory expects: the counts, the time model's prediction
-    when the point's device and dtype are calibrated, and the floor when its ceilings are known."""
-    c = point_cost(point, mode)
+    when the point's device and dtype are calibrated, and the floor when its ceilings are known;
+    nothing for a mode without a cost model (a user's mode that names no algorithm)."""
+    try:
+        c = point_cost(point, mode)
+    except ValueError:  # a user's mode of an algorithm of its own: no counts, no prediction
+        return Theory(None, None, None, None)
     theory = Theory(c.macs, c.flops, c.bytes_moved, c.peak_extra_bytes)
     if model is not None:
         p = predict_at(mode, point.shape, model, dtype_bytes=DTYPE_BYTES[point.dtype],

@@ -60,6 +60,9 @@ class PointRunner:
     yardsticks: Yardsticks
     instruments: Instruments = dataclasses.field(default_factory=Instruments)
     on_progress: Callable[[str], None] | None = None
+    #: Told the mode that starts running (its check, warm-up or a timed measurement), and ""
+    #: when none runs: how a worker process says what it was running when it died.
+    on_mode: Callable[[str], None] | None = None
 
     def run(self, point: Point, modes: tuple[str, ...], role: str = Role.SWEEP) -> list[Record]:
         """A record for every mode at this point, whatever happens."""
@@ -78,6 +81,7 @@ class PointRunner:
         checked, timeable = {}, {}
         for m in modes:
             self._progress(f"{point.label()} check {m}")
+            self._mode(m)
             why = too_big(needed + mode_bytes(point, m), free)
             if why:
                 checked[m] = Outcome(Status.OOM, f"one call {why}")
@@ -85,11 +89,22 @@ class PointRunner:
             checked[m], ready = check_mode(case, point, m, self.settings.max_call_time)
             if ready is not None:
                 timeable[m] = ready.call
+        self._mode("")
         probed = self._time_with_probes(point, timeable) if timeable else None
         del case
         if point.device.startswith("cuda"):
             torch.cuda.empty_cache()
         return [self._record(point, m, role, readings, checked[m], probed) for m in modes]
+
+    def records_of(self, point: Point, modes: tuple[str, ...], role: str,
+                   outcome: Outcome) -> list[Record]:
+        """The records of modes that all ended in ``outcome`` (measured by no one here)."""
+        readings = dataclasses.asdict(self.instruments.load(point.device))
+        return [self._record(point, m, role, readings, outcome) for m in modes]
+
+    def _mode(self, mode: str) -> None:
+        if self.on_mode is not None:
+            self.on_mode(mode)
 
     def _progress(self, text: str) -> None:
         if self.on_progress is not None:
@@ -119,14 +134,18 @@ class PointRunner:
                     alive, rounds=self.settings.rounds, device=point.device,
                     min_run_time_per_round=self.settings.min_run_time,
                     clock=default_clock(point.device),
-                    on_measurement=lambda m, r: self._progress(
-                        f"{point.label()} {m} round {r + 1}"),
+                    on_measurement=lambda m, r: self._measured(point, m, r),
+                    on_start=self._mode,
                 ))
             except _ModeFailed as failed:
                 assert failed.__cause__ is not None
                 failures[failed.mode] = failure(failed.__cause__, point.device, "while timing: ")
                 continue
             return {**timings, **failures}
+
+    def _measured(self, point: Point, mode: str, r: int) -> None:
+        self._mode("")
+        self._progress(f"{point.label()} {mode} round {r + 1}")
 
     def _record(self, point: Point, mode: str, role: str, readings: dict[str, Any],
                 checked: Outcome, probed: Probed[Timed] | None = None) -> Record:

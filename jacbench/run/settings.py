@@ -39,3 +39,6 @@ class Settings:
     max_retries: int = 3
     #: Seconds to wait before each re-run, for the machine to recover.
     retry_wait: float = 3.0
+    #: Wall-clock seconds one stretch of a mode (its check, or one timed measurement) may run in
+    #: a worker process before the mode is killed and stored as timed out.
+    mode_timeout: float = 300.0

@@ -231,6 +231,7 @@ def _settings(merged: dict[str, Any]) -> Settings:
         probe_threshold=_fraction("probe_threshold", given("probe_threshold")),
         max_retries=_non_negative_int("max_retries", given("max_retries")),
         retry_wait=_non_negative_float("retry_wait", given("retry_wait")),
+        mode_timeout=_positive_float("mode_timeout", given("mode_timeout")),
     ))
 
 

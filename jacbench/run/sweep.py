@@ -21,6 +21,7 @@ from filelock import Timeout
 
 from jacbench.measure.environment import device_name, run_environment
 from jacbench.measure.load import busy_warning
+from jacbench.modes.plugins import loaded_files
 from jacbench.render.format import fmt_duration
 from jacbench.results.folder import (
     RunWriter,
@@ -34,6 +35,7 @@ from jacbench.results.schema import Role
 from jacbench.results.storage import check_writable
 from jacbench.run.estimate import estimate_point_s, estimate_setup_s
 from jacbench.run.instruments import Instruments, Yardsticks
+from jacbench.run.isolated import IsolatedRunner
 from jacbench.run.progress import Progress
 from jacbench.run.resume import check_compatible, check_settings, done_keys, key
 from jacbench.run.runner import PointRunner
@@ -41,11 +43,14 @@ from jacbench.run.settings import STABILITY_MODES
 from jacbench.run.shard import WHOLE, Shard, shard_points
 from jacbench.run.spec import SpecError, SweepSpec, stability_reference_points
 
-__all__ = ["ESTIMATE_LIMIT_S", "INSTRUMENTS", "SweepOutcome", "check_compatible",
+__all__ = ["ESTIMATE_LIMIT_S", "INSTRUMENTS", "ISOLATE", "SweepOutcome", "check_compatible",
            "check_settings", "default_out", "run_sweep"]
 
 #: The instruments a sweep measures the machine with; the one seam tests replace with fakes.
 INSTRUMENTS = Instruments()
+#: Whether a sweep runs its modes in a worker process (``run.isolated``) unless told otherwise;
+#: tests of the sweep loop on fake instruments turn it off.
+ISOLATE = True
 #: A sweep estimated to take longer than this is refused unless the user says --yes.
 ESTIMATE_LIMIT_S = 2 * 3600
 
@@ -125,7 +130,7 @@ class _Loop:
     spec: SweepSpec
     out: Path
     environment: dict
-    runner: PointRunner
+    runner: PointRunner | IsolatedRunner
     writer: RunWriter
     progress: Progress
     new_rows: int = 0
@@ -172,6 +177,25 @@ class _Loop:
         self.progress.step()
 
 
+def _runner(spec: SweepSpec, environment: dict, yardsticks: Yardsticks,
+            instruments: Instruments, note: Callable[[str], None],
+            isolate: bool) -> PointRunner | IsolatedRunner:
+    if not isolate:
+        return PointRunner(spec.settings, environment, yardsticks, instruments, on_progress=note)
+    return IsolatedRunner(spec.settings, environment, yardsticks, instruments, on_progress=note,
+                          plugins=loaded_files())
+
+
+def _environment(shard: Shard, run_id: str | None, say: Callable[[str], None]) -> dict:
+    """This run's environment columns; one line when the scheduler shares the node."""
+    environment = {**run_environment(), "shard": shard.index, "shards": shard.count}
+    if run_id:
+        environment["run_id"] = run_id
+    if environment.get("node_shared"):
+        say(f"jacbench: {environment['allocation']}: its timings share the node")
+    return environment
+
+
 def run_sweep(
     spec: SweepSpec,
     out: Path,
@@ -182,13 +206,15 @@ def run_sweep(
     yes: bool = False,
     shard: Shard = WHOLE,
     run_id: str | None = None,
+    isolate: bool | None = None,
 ) -> SweepOutcome:
     """Run what is not yet in ``out``, writing after every point; return the whole table.
 
     ``progress``: None shows a bar on a terminal and plain progress lines elsewhere; True a bar;
     False nothing. ``yes`` runs a sweep estimated above ESTIMATE_LIMIT_S. ``shard`` runs only
     that slice of the grid (``jacbench.run.shard``), as part of the run ``run_id`` (shards of
-    one run share it; a new one by default).
+    one run share it; a new one by default). ``isolate`` runs the modes in a worker process
+    (``run.isolated``; default ``ISOLATE``), with the plugin files this process loaded.
     """
     stream = stream or sys.stderr
 
@@ -197,11 +223,7 @@ def run_sweep(
 
     check_writable(out)
     existing = read_results(out)
-    environment = {**run_environment(), "shard": shard.index, "shards": shard.count}
-    if run_id:
-        environment["run_id"] = run_id
-    if environment.get("node_shared"):
-        say(f"jacbench: {environment['allocation']}: its timings share the node")
+    environment = _environment(shard, run_id, say)
     spec = slice_of(spec, shard)
     check_compatible(existing, environment, append)
     check_settings(existing, environment, spec.settings, append)
@@ -223,12 +245,13 @@ def run_sweep(
     style = ("bar" if stream.isatty() else "lines") if progress is None else (
         "bar" if progress else "off")
     shown = Progress(estimates, stream, style)
-    runner = PointRunner(spec.settings, environment, yardsticks, instruments,
-                         on_progress=shown.note)
-    writer = RunWriter(out, tag)
-    loop = _Loop(spec, out, environment, runner, writer, shown)
+    runner = _runner(spec, environment, yardsticks, instruments, shown.note,
+                     ISOLATE if isolate is None else isolate)
+    loop = _Loop(spec, out, environment, runner, RunWriter(out, tag), shown)
     try:
         loop.run(steps)
     finally:
         shown.close()
+        if isinstance(runner, IsolatedRunner):
+            runner.close()
     return SweepOutcome(out, read_results(out), environment["run_id"], loop.new_rows, points)
