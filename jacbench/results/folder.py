@@ -5,23 +5,26 @@ rows of every run as one table, since pyarrow skips names starting with ``_`` or
 
     DIR/results.parquet                  rows of runs before schema 3 (read, never appended to)
     DIR/part-<run>-s<shard>.parquet      the sweep rows of one run (or one shard of a run)
-    DIR/_stability/<run>-s<shard>.parquet  that run's drift-check repeats, out of the table
-    DIR/_calibration-<run>-s<shard>.json the time model's calibrations that run measured
+    DIR/part-<run>-s<shard>-a<N>.parquet the rows of its N-th resubmission or resumption
+    DIR/_stability/<run>-s<shard>[-a<N>].parquet  that attempt's drift-check repeats
+    DIR/_calibration-<run>-s<shard>[-a<N>].json   the time model's calibrations it measured
     DIR/_runs/<run>.json                 what was submitted for a sharded run (its record)
     DIR/_jobs/                           submitit's logs of the shards' jobs
     DIR/.locks/                          file locks: one for writing, one per point measured
     DIR/_plots/, DIR/_report.md          what plot and report write
 
 Each process writes only its own files, atomically (``storage.write_atomically``), its part
-after every point: no run can overwrite another's rows. A run that measures again a point
-another run left failed removes that old row from the other's part under the folder's write
-lock, so every (point, mode) is in the folder once. What is done (``done_rows``) is decided here
-too: resume, status and the wait for shards all ask this one function.
+after every point: no run can overwrite another's rows, and no attempt an earlier attempt's
+(a resubmitted shard claims the next free attempt name under the write lock). A run that
+measures again a point another run left failed removes that old row from the other's part under
+the folder's write lock, so every (point, mode) is in the folder once. What is done
+(``done_rows``) is decided here too: resume, status and the wait for shards all ask it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -152,13 +155,17 @@ class RunWriter:
 
     def __init__(self, directory: Path, run: str) -> None:
         self.directory = directory
-        self.part = directory / f"{PART_PREFIX}{run}.parquet"  # run: a ``run_tag``
-        self.stability = directory / STABILITY_DIR / f"{run}.parquet"
         self.sweep_rows: list[dict[str, Any]] = []
         self.stability_rows: list[dict[str, Any]] = []
         with _write_lock(directory):  # no writer is mid-write: every temporary file is stale
             for stale in [*directory.glob(".*.tmp"), *directory.glob(f"{STABILITY_DIR}/.*.tmp")]:
                 stale.unlink(missing_ok=True)
+            #: What names this attempt's files: ``run`` (a ``run_tag``) for the first attempt,
+            #: '<run>-a<N>' for a resubmitted or resumed one, which never writes over the rows
+            #: an earlier attempt left (it starts from an empty row list).
+            self.name = _claim_attempt(directory, run)
+        self.part = directory / f"{PART_PREFIX}{self.name}.parquet"
+        self.stability = directory / STABILITY_DIR / f"{self.name}.parquet"
 
     def write(self, rows: Iterable[Mapping[str, Any]]) -> None:
         new = [dict(r) for r in rows]
@@ -192,6 +199,20 @@ class RunWriter:
                 write_file(path, kept)
             else:
                 path.unlink()
+
+
+def _claim_attempt(directory: Path, run: str) -> str:
+    """The first of ``run``, ``run-a1``, ``run-a2``, ... that no attempt has used (no part, no
+    drift-check file, no claim), claimed by a file in ``.locks/``; call under the write lock."""
+    claims = directory / LOCKS_DIR
+    for attempt in itertools.count():
+        name = run if attempt == 0 else f"{run}-a{attempt}"
+        used = (directory / f"{PART_PREFIX}{name}.parquet", directory / STABILITY_DIR /
+                f"{name}.parquet", claims / f"attempt-{name}")
+        if not any(p.exists() for p in used):
+            used[2].touch()
+            return name
+    raise AssertionError("unreachable")
 
 
 def _raw(path: Path) -> pa.Table:

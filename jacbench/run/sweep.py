@@ -215,14 +215,13 @@ def run_sweep(
     _warn_if_busy(list(dict.fromkeys(p.device for p, _, _ in steps)), instruments, say)
     pairs = list(dict.fromkeys((p.device, p.dtype) for p, _, _ in steps))
     yardsticks = Yardsticks.measure(pairs, instruments, say)
-    tag = run_tag(environment["run_id"], environment["shard"])
-    write_calibrations(out, yardsticks.models.values(), tag)
+    writer = RunWriter(out, run_tag(environment["run_id"], environment["shard"]))
+    write_calibrations(out, yardsticks.models.values(), writer.name)
     style = ("bar" if stream.isatty() else "lines") if progress is None else (
         "bar" if progress else "off")
     shown = Progress(estimates, stream, style)
     runner = PointRunner(spec.settings, environment, yardsticks, instruments,
                          on_progress=shown.note)
-    writer = RunWriter(out, tag)
     loop = _Loop(spec, out, environment, runner, writer, shown)
     try:
         loop.run(steps)

@@ -181,3 +181,18 @@ def test_done_rows_are_the_sweep_rows_of_a_final_status_of_the_run_asked_for():
     assert sorted(done_rows(frame)["D"]) == [1, 2, 3]
     assert sorted(done_rows(frame, "run-1")["D"]) == [1, 2]
     assert done_rows(frame.iloc[:0]).empty
+
+
+def test_a_second_attempt_of_a_shard_adds_a_part_and_never_replaces_the_first(tmp_path):
+    """A resubmitted shard starts from no rows: it must not write over what an earlier
+    attempt of the same run and shard left (issue 21, item 1)."""
+    first = RunWriter(tmp_path, "r-s1")
+    first.write([result_row(D=1, run_id="r"), result_row(role="stability-start", run_id="r")])
+    again = RunWriter(tmp_path, "r-s1")
+    again.write([result_row(D=2, run_id="r"), result_row(role="stability-start", run_id="r",
+                                                          measured_at="2030-01-01T00:00:00Z")])
+    third = RunWriter(tmp_path, "r-s1")  # claimed, though it wrote nothing yet
+    assert (first.name, again.name, third.name) == ("r-s1", "r-s1-a1", "r-s1-a2")
+    assert visible(tmp_path) == ["_stability", "part-r-s1-a1.parquet", "part-r-s1.parquet"]
+    assert sorted(read_results(tmp_path).query("role == 'sweep'")["D"]) == [1, 2]
+    assert len(list((tmp_path / STABILITY_DIR).glob("*.parquet"))) == 2
