@@ -191,3 +191,27 @@ def test_the_cli_never_leaves_a_stale_temporary(tmp_path, steady_machine):
     (out / ".part-dead-s0-x.tmp").write_bytes(b"half a file from a killed run")
     assert main(["sweep", *TINY, "--out", str(out)]) == 0
     assert not list(Path(out).glob(".*.tmp"))
+
+
+def test_every_command_works_on_the_rest_of_a_folder_with_damaged_files(tmp_path, capsys):
+    """Issue 21, item 7: a zero-byte part, a truncated drift-check file, a corrupt run record and
+    calibration each cost only themselves, in one line naming them."""
+    from factories import grid, make_rows, write_rows
+
+    folder = write_rows(tmp_path / "f", make_rows(grid(D=[4, 64]), ("forward", "reverse")))
+    (folder / "part-zero-s0.parquet").write_bytes(b"")
+    (folder / "_stability").mkdir()
+    (folder / "_stability" / "cut-s0.parquet").write_bytes(b"PAR1\0\0")
+    (folder / "_runs").mkdir()
+    (folder / "_runs" / "broken.json").write_text('{"run_id": ')
+    (folder / "_calibration-broken-s0.json").write_text("[]]")
+    assert main(["status", str(folder)]) == 0
+    captured = capsys.readouterr()
+    assert "run run-1 on testhost: 4 rows" in captured.out
+    assert "Traceback" not in captured.err
+    for name in ("part-zero-s0.parquet", "cut-s0.parquet", "broken.json"):
+        assert sum(name in line for line in captured.err.splitlines()) == 1, captured.err
+    assert main(["report", str(folder)]) == 0
+    assert "_calibration-broken-s0.json" in capsys.readouterr().err
+    assert main(["compare", str(folder), str(folder)]) == 0
+    assert main(["plot", str(folder)]) == 0

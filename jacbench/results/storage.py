@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from jacbench.results.schema import ADDED_IN, COLUMN_NAMES, SCHEMA, SCHEMA_VERSION, Status
 
-__all__ = ["ResultsError", "check_writable", "empty_frame", "read_file", "to_table",
+__all__ = ["DamagedFile", "ResultsError", "check_writable", "empty_frame", "read_file", "to_table",
            "upgrade", "write_atomically", "write_file", "write_text"]
 
 #: Bytes the up-front write check writes and syncs: a full disk fails it, not the first point.
@@ -32,6 +32,11 @@ _PROBE_BYTES = 1 << 16
 
 class ResultsError(Exception):
     """A results folder that cannot be read or written; the message is meant for the user."""
+
+
+class DamagedFile(ResultsError):
+    """A file whose bytes are not a parquet file (truncated, empty, overwritten): the folder sets
+    it aside and reads the rest."""
 
 
 def to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
@@ -60,7 +65,7 @@ def read_file(path: Path) -> pa.Table:
     except FileNotFoundError:
         raise  # removed meanwhile (a part emptied by newer rows): the folder reader skips it
     except (OSError, pa.ArrowException) as exc:
-        raise ResultsError(f"cannot read {path}: not a readable parquet file ({exc})") from None
+        raise DamagedFile(f"cannot read {path}: not a readable parquet file ({exc})") from None
     names = set(table.column_names)
     versions = set(table.column("schema_version").to_pylist()) if "schema_version" in names \
         else set()

@@ -22,14 +22,9 @@ from filelock import Timeout
 from jacbench.measure.environment import device_name, run_environment
 from jacbench.measure.load import busy_warning
 from jacbench.render.format import fmt_duration
-from jacbench.results.folder import (
-    RunWriter,
-    point_lock,
-    read_results,
-    run_tag,
-    write_calibrations,
-)
+from jacbench.results.folder import read_results, run_tag, write_calibrations
 from jacbench.results.point import Point
+from jacbench.results.run_writer import RunWriter, point_lock
 from jacbench.results.schema import Role
 from jacbench.results.storage import check_writable
 from jacbench.run.estimate import estimate_point_s, estimate_setup_s
