@@ -215,3 +215,47 @@ def test_every_command_works_on_the_rest_of_a_folder_with_damaged_files(tmp_path
     assert "_calibration-broken-s0.json" in capsys.readouterr().err
     assert main(["compare", str(folder), str(folder)]) == 0
     assert main(["plot", str(folder)]) == 0
+
+
+def test_a_point_locked_by_a_stopped_process_is_waited_on_then_skipped_not_hung(
+        tmp_path, steady_machine):
+    """Issue 21, item 9: a lock held by a stopped (SIGSTOP) process costs ``lock_wait``, said
+    in a line naming the holder, then the point is skipped with a line; nothing hangs."""
+    import io
+    import json
+    import threading
+
+    from jacbench.run.spec import build_spec
+
+    out = tmp_path / "out"
+    out.mkdir()
+    spec = build_spec({"lock_wait": 1, "stability_points": 0, "modes": ["forward"],
+                       "rounds": 1, "min_run_time": 0.002},
+                      {"L": [1], "D": [2], "K": [2], "P": [2]})
+    (point,) = spec.points
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import json, os, signal, sys\n"
+         "from pathlib import Path\n"
+         "from jacbench.results.run_writer import mark_holder, point_lock\n"
+         f"lock = point_lock(Path({str(out)!r}), json.loads({json.dumps(point.key())!r}))\n"
+         "lock.acquire()\nmark_holder(lock)\nprint('held', flush=True)\n"
+         "os.kill(os.getpid(), signal.SIGSTOP)\n"],
+        stdout=subprocess.PIPE, text=True)
+    said = io.StringIO()
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        outcomes: list[sweep.SweepOutcome] = []
+        thread = threading.Thread(target=lambda: outcomes.append(
+            sweep.run_sweep(spec, out, progress=False, stream=said)), daemon=True)
+        thread.start()
+        thread.join(timeout=120)
+        assert outcomes, "the sweep hung on a lock held by a stopped process"
+    finally:
+        holder.kill()
+        holder.wait()
+    lines = said.getvalue().splitlines()
+    waiting = [line for line in lines if line.startswith("waiting up to")]
+    assert len(waiting) == 1 and f"pid {holder.pid} on" in waiting[0], lines
+    skipped = [line for line in lines if line.startswith("skipped")]
+    assert len(skipped) == 1 and "still held" in skipped[0] and point.label() in skipped[0]
+    assert outcomes[0].new_rows == 0 and read_results(out).empty

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
+import socket
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,9 @@ from jacbench.results.folder import (
 from jacbench.results.schema import SAME_MEASUREMENT, Role
 from jacbench.results.storage import to_table, write_file
 
-__all__ = ["RunWriter", "point_lock"]
+__all__ = ["RunWriter", "lock_holder", "mark_holder", "point_lock"]
+
+HOLDER_SUFFIX = ".holder"
 
 
 def point_lock(directory: Path, key: Mapping[str, Any]) -> FileLock:
@@ -36,6 +41,20 @@ def point_lock(directory: Path, key: Mapping[str, Any]) -> FileLock:
     digest = hashlib.sha1(repr(sorted(key.items())).encode()).hexdigest()[:20]
     (directory / LOCKS_DIR).mkdir(exist_ok=True)
     return FileLock(str(directory / LOCKS_DIR / f"point-{digest}.lock"))
+
+
+def mark_holder(lock: FileLock) -> None:
+    """Say beside a lock just taken who holds it, for a process that finds it held."""
+    holder = f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}"
+    Path(f"{lock.lock_file}{HOLDER_SUFFIX}").write_text(holder, encoding="utf-8")
+
+
+def lock_holder(lock: FileLock) -> str:
+    """Who holds a lock, as its holder said (``mark_holder``), or 'another process'."""
+    try:
+        return Path(f"{lock.lock_file}{HOLDER_SUFFIX}").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return "another process"
 
 
 def _write_lock(directory: Path) -> FileLock:

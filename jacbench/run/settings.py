@@ -39,3 +39,6 @@ class Settings:
     max_retries: int = 3
     #: Seconds to wait before each re-run, for the machine to recover.
     retry_wait: float = 3.0
+    #: Seconds to wait for a point another process is measuring (its lock held) before skipping
+    #: it with a line saying so: a holder that is stopped or hung must not hang this run.
+    lock_wait: float = 600.0

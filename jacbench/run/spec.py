@@ -147,7 +147,7 @@ def _non_negative_int(name: str, value: Any) -> int:
 #: Upper bounds of the settings: beyond them a value is a typo, not a wish (seconds or counts).
 SETTING_LIMITS: dict[str, float] = {"min_run_time": 60, "max_call_time": 3600, "rounds": 1000,
                                     "stability_points": 100, "max_retries": 100,
-                                    "retry_wait": 600}
+                                    "retry_wait": 600, "lock_wait": 7 * 24 * 3600}
 
 
 def _within_limits(settings: Settings) -> Settings:
@@ -231,6 +231,7 @@ def _settings(merged: dict[str, Any]) -> Settings:
         probe_threshold=_fraction("probe_threshold", given("probe_threshold")),
         max_retries=_non_negative_int("max_retries", given("max_retries")),
         retry_wait=_non_negative_float("retry_wait", given("retry_wait")),
+        lock_wait=_non_negative_float("lock_wait", given("lock_wait")),
     ))
 
 

@@ -4,7 +4,8 @@ Results are written atomically after every completed point, into this run's own 
 results folder (``jacbench.results.folder``), so an interrupted sweep (Ctrl-C, kill -9, a power
 cut) loses at most the point in flight, and the same command then resumes. Several sweeps may
 share a folder: a point is measured under a lock, and a point another process is measuring is
-left for later and then skipped if that process measured it.
+left for later and then skipped if that process measured it; a lock still held is waited on,
+with a line naming its holder, for ``Settings.lock_wait`` at most, then the point is skipped.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from pathlib import Path
 from typing import TextIO
 
 import pandas as pd
-from filelock import Timeout
+from filelock import FileLock, Timeout
 
 from jacbench.measure.environment import device_name, run_environment
 from jacbench.measure.load import busy_warning
 from jacbench.render.format import fmt_duration
 from jacbench.results.folder import read_results, run_tag, write_calibrations
 from jacbench.results.point import Point
-from jacbench.results.run_writer import RunWriter, point_lock
+from jacbench.results.run_writer import RunWriter, lock_holder, mark_holder, point_lock
 from jacbench.results.schema import Role
 from jacbench.results.storage import check_writable
 from jacbench.run.estimate import estimate_point_s, estimate_setup_s
@@ -123,6 +124,7 @@ class _Loop:
     runner: PointRunner
     writer: RunWriter
     progress: Progress
+    say: Callable[[str], None]
     new_rows: int = 0
 
     def run(self, steps: list[Step]) -> None:
@@ -143,11 +145,10 @@ class _Loop:
         """Measure a sweep point under its lock (what is left of it); False when it is busy."""
         point, modes, role = step
         lock = point_lock(self.out, point.key())
+        if not self._acquire(lock, point, wait):
+            return wait  # waited for in vain: skipped, said so
         try:
-            lock.acquire(timeout=-1 if wait else 0)
-        except Timeout:
-            return False
-        try:
+            mark_holder(lock)
             done = done_keys(read_results(self.out), self.environment, self.spec.settings)
             left = tuple(m for m in modes if key(point, m) not in done)
             if left:
@@ -157,6 +158,28 @@ class _Loop:
         finally:
             lock.release()
         return True
+
+    def _acquire(self, lock: FileLock, point: Point, wait: bool) -> bool:
+        """Take a point's lock: at once, or waiting up to ``lock_wait`` with a line naming the
+        holder; a point still held then is skipped with a line (a resume measures it)."""
+        try:
+            lock.acquire(timeout=0)
+            return True
+        except Timeout:
+            if not wait:
+                return False
+        limit = self.spec.settings.lock_wait
+        holder = lock_holder(lock)
+        self.say(f"waiting up to {fmt_duration(limit)} for {point.label()}: {holder} is "
+                 f"measuring it (lock {lock.lock_file})")
+        try:
+            lock.acquire(timeout=limit)
+            return True
+        except Timeout:
+            self.say(f"skipped {point.label()}: its lock {lock.lock_file} was still held by "
+                     f"{holder} after {fmt_duration(limit)}; run the command again to measure it")
+            self.progress.step()
+            return False
 
     def _measure(self, point: Point, modes: tuple[str, ...], role: str) -> None:
         self.progress.describe(point.label() if role == Role.SWEEP else f"{role} {point.label()}")
@@ -217,7 +240,7 @@ def run_sweep(
     shown = Progress(estimates, stream, style)
     runner = PointRunner(spec.settings, environment, yardsticks, instruments,
                          on_progress=shown.note)
-    loop = _Loop(spec, out, environment, runner, writer, shown)
+    loop = _Loop(spec, out, environment, runner, writer, shown, say)
     try:
         loop.run(steps)
     finally:
