@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_cli import TINY, one_line, snapshot
+from test_cli import TINY, folder_with_results, one_line, snapshot
 
 from jacbench.cli import main
 from jacbench.results import storage
@@ -149,6 +149,7 @@ def test_a_finished_sweep_whose_plots_fail_still_exits_0(tmp_path, capsys, stead
 def test_the_default_folder_is_named_after_the_preset_not_the_day():
     first = sweep.default_out(("cpu",), "quick")
     assert first.name.startswith("quick-") and first.name.endswith("-cpu")
+    assert first.parent == Path("runs")  # git-ignored, apart from the shipped results/
     assert first == sweep.default_out(("cpu",), "quick")
 
 
@@ -259,3 +260,35 @@ def test_a_point_locked_by_a_stopped_process_is_waited_on_then_skipped_not_hung(
     skipped = [line for line in lines if line.startswith("skipped")]
     assert len(skipped) == 1 and "still held" in skipped[0] and point.label() in skipped[0]
     assert outcomes[0].new_rows == 0 and read_results(out).empty
+
+
+REPOSITORY = Path(__file__).parents[1]
+
+
+@pytest.mark.parametrize("how", ["marker", "git", "shipped"])
+def test_a_sweep_never_writes_into_or_resumes_from_a_folder_the_repository_ships(
+        tmp_path, capsys, no_measuring, how):
+    """Issue 21, item 8: `make sweep` on a host named like the one of a committed run resumed
+    that run and measured nothing; a shipped folder is refused in one line (exit 2)."""
+    if how == "shipped":  # the committed run the issue resumed, as it is in the repository
+        out = REPOSITORY / "results" / "default-vm-cpu"
+    else:
+        out = tmp_path / "repo" / "results" / "ref"
+        folder_with_results(out)
+        if how == "marker":
+            (out / "_shipped").write_text("reference run\n")
+        else:
+            subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+            subprocess.run(["git", "-C", str(tmp_path / "repo"), "add", "results"], check=True)
+    before = snapshot(out)
+    for flags in ([], ["--shards", "2"]):
+        assert main(["sweep", *TINY, "--out", str(out), *flags]) == 2
+        line = one_line(capsys.readouterr().err)
+        assert "the repository ships" in line and "--out" in line
+    assert snapshot(out) == before
+
+
+def test_the_repository_marks_every_folder_it_ships():
+    folders = [p for p in (REPOSITORY / "results").iterdir() if p.is_dir()]
+    assert folders and all((p / "_shipped").is_file() for p in folders)
+    assert "/runs/" in (REPOSITORY / ".gitignore").read_text().split()

@@ -102,12 +102,14 @@ def submit_sweep(args: argparse.Namespace, spec: Any, devices: tuple[str, ...],
     run's record keeps ``recorded``: the spec as the shards resolve their devices."""
     from jacbench.results.folder import done_rows, jobs_folder, read_results
     from jacbench.results.point import POINT_FIELDS
+    from jacbench.results.shipped import check_not_shipped
     from jacbench.results.storage import check_writable
     from jacbench.run.submit import submit_shards, wait
 
     if args.shard:
         raise UserError("give --shard (run one slice here) or --shards (submit them all)")
     options = _options(args, devices)
+    check_not_shipped(out)
     check_writable(out)
     run_id = args.run_id or uuid.uuid4().hex[:12]
     argv = [*measure_flags(args.argv), *([] if args.out else ["--out", str(out)])]

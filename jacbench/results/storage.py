@@ -120,8 +120,14 @@ def _from_version_3(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _from_version_4(frame: pd.DataFrame) -> pd.DataFrame:
+    """Version 5 added machine_id, unknown (null) for older rows."""
+    frame.loc[frame["schema_version"] == 4, "schema_version"] = 5
+    return frame
+
+
 #: How a table of an older schema version becomes the current one, a step at a time.
-UPGRADES = {1: _from_version_1, 2: _from_version_2, 3: _from_version_3}
+UPGRADES = {1: _from_version_1, 2: _from_version_2, 3: _from_version_3, 4: _from_version_4}
 
 
 def upgrade(frame: pd.DataFrame) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from jacbench.results.folder import read_results, run_tag, write_calibrations
 from jacbench.results.point import Point
 from jacbench.results.run_writer import RunWriter, lock_holder, mark_holder, point_lock
 from jacbench.results.schema import Role
+from jacbench.results.shipped import check_not_shipped
 from jacbench.results.storage import check_writable
 from jacbench.run.estimate import estimate_point_s, estimate_setup_s
 from jacbench.run.instruments import Instruments, Yardsticks
@@ -58,10 +59,14 @@ class SweepOutcome:
     points_run: int
 
 
+#: Where new runs go by default: git-ignored, apart from the reference runs results/ ships.
+RUNS_FOLDER = Path("runs")
+
+
 def default_out(devices: tuple[str, ...], name: str = "default") -> Path:
-    """results/<preset or config>-<host>-<devices>/: the same command resumes on any day."""
+    """runs/<preset or config>-<host>-<devices>/: the same command resumes on any day."""
     host = socket.gethostname().split(".")[0] or "host"
-    return Path("results") / f"{name}-{host}-{'+'.join(devices)}"
+    return RUNS_FOLDER / f"{name}-{host}-{'+'.join(devices)}"
 
 
 def slice_of(spec: SweepSpec, shard: Shard) -> SweepSpec:
@@ -213,6 +218,7 @@ def run_sweep(
     def say(line: str) -> None:
         print(line, file=stream, flush=True)
 
+    check_not_shipped(out)
     check_writable(out)
     existing = read_results(out)
     environment = {**run_environment(), "shard": shard.index, "shards": shard.count}
