@@ -25,14 +25,14 @@ the folder's write lock, so every (point, mode) is in the folder once. What is d
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
 from jacbench.results.run_record import RunRecord, record_from_json, record_to_json
-from jacbench.results.schema import SAME_MEASUREMENT, Role, Status
+from jacbench.results.schema import IDENTITY_COLUMNS, SAME_MEASUREMENT, Role, Status
 from jacbench.results.storage import (
     DamagedFile,
     ResultsError,
@@ -91,9 +91,17 @@ def data_files(directory: Path) -> list[Path]:
     return files
 
 
-def read_results(directory: str | Path) -> pd.DataFrame:
+#: The columns that say what is done, where and how (resume, status, the wait for shards), and
+#: those the upgrades and ``newest`` read: reading only these keeps a resume quick.
+DONE_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys((
+    *SAME_MEASUREMENT, *IDENTITY_COLUMNS, "status", "measured_at", "run_id", "shard", "shards",
+    "schema_version", "device", "matmul_precision", "host")))
+
+
+def read_results(directory: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Every row of a results folder as one table (empty, with every column, when there are
-    none); of two rows of the same measurement only the newer is kept."""
+    none), or only ``columns`` of it (``DONE_COLUMNS`` or more); of two rows of the same
+    measurement only the newer is kept."""
     directory = Path(directory)
     if not directory.exists():
         return empty_frame()
@@ -101,9 +109,9 @@ def read_results(directory: str | Path) -> pd.DataFrame:
         raise ResultsError(f"{directory} is not a folder")
     check_hygiene(directory)
     tables = [table for path in data_files(directory)
-              if (table := read_or_set_aside(path)) is not None]
+              if (table := read_or_set_aside(path, columns)) is not None]
     if not tables:
-        return empty_frame()
+        return empty_frame() if columns is None else empty_frame()[list(tables_columns(columns))]
     frame = upgrade(pa.concat_tables(tables).to_pandas())
     return newest(frame)
 
@@ -124,10 +132,16 @@ def set_aside(path: Path, why: str) -> None:
     notice(f"set aside damaged {path} as {aside.name} ({why}); the rest of the folder is used")
 
 
-def read_or_set_aside(path: Path) -> pa.Table | None:
-    """One results file, or None when it is gone or damaged (then set aside)."""
+def tables_columns(columns: Sequence[str]) -> tuple[str, ...]:
+    """The columns a read of ``columns`` returns (the schema version always among them)."""
+    return tuple(dict.fromkeys(("schema_version", *columns)))
+
+
+def read_or_set_aside(path: Path, columns: Sequence[str] | None = None) -> pa.Table | None:
+    """One results file (or ``columns`` of it), or None when it is gone or damaged (then set
+    aside)."""
     try:
-        return read_file(path)
+        return read_file(path, columns)
     except FileNotFoundError:  # another run removed it after the listing: nothing lost
         return None
     except DamagedFile as exc:

@@ -25,6 +25,7 @@ import itertools
 import math
 import sys
 from dataclasses import asdict, dataclass, fields
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,13 @@ class SweepSpec:
     #: Modes measured at some points beyond ``settings.modes`` (a grid's ``extra_modes``).
     extra_modes: tuple[tuple[Point, tuple[str, ...]], ...] = ()
 
+    @cached_property
+    def _extras(self) -> dict[Point, tuple[str, ...]]:
+        return dict(self.extra_modes)  # once per spec, not per point: a grid stays linear
+
     def modes_at(self, point: Point) -> tuple[str, ...]:
         """The modes measured at ``point``: the sweep's, then the point's extras."""
-        extra = dict(self.extra_modes).get(point, ())
+        extra = self._extras.get(point, ())
         return self.settings.modes + tuple(m for m in extra if m not in self.settings.modes)
 
     def to_data(self) -> dict[str, Any]:
@@ -243,21 +248,21 @@ def _shapes(grids: Any, overrides: dict[str, Any],
         raise SpecError("the config's grid list is empty: add a [[grid]] table")
     if not isinstance(grids, list) or not all(isinstance(g, dict) for g in grids):
         raise SpecError("grid must be a list of [[grid]] tables")
-    shapes: list[dict[str, int]] = []
+    shapes: dict[tuple[int, ...], dict[str, int]] = {}  # by value, in order: linear
     for grid in grids:
         bad = set(grid) - _GRID_KEYS
         if bad:
             raise SpecError(f"unknown keys in [[grid]] {grid.get('name', '')!r}: {sorted(bad)}")
         axes = {a: _positive_ints(a, overrides.get(a, grid.get(a, DEFAULT_AXES[a])))
                 for a in AXES}
+        more = (_choices("extra_modes", grid["extra_modes"], mode_names())
+                if extras is not None and "extra_modes" in grid else ())
         for combo in itertools.product(*(axes[a] for a in AXES)):
-            shape = dict(zip(AXES, combo, strict=True))
-            if shape not in shapes:
-                shapes.append(shape)
-            if extras is not None and "extra_modes" in grid:
-                more = _choices("extra_modes", grid["extra_modes"], mode_names())
+            if combo not in shapes:
+                shapes[combo] = dict(zip(AXES, combo, strict=True))
+            if more and extras is not None:
                 extras[combo] = tuple(dict.fromkeys((*extras.get(combo, ()), *more)))
-    return shapes
+    return list(shapes.values())
 
 
 def stability_reference_points(points: tuple[Point, ...], count: int) -> tuple[Point, ...]:

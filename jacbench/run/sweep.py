@@ -23,18 +23,18 @@ from filelock import FileLock, Timeout
 from jacbench.measure.environment import device_name, run_environment
 from jacbench.measure.load import busy_warning
 from jacbench.render.format import fmt_duration
-from jacbench.results.folder import read_results, run_tag, write_calibrations
+from jacbench.results.folder import DONE_COLUMNS, read_results, run_tag, write_calibrations
 from jacbench.results.point import Point
 from jacbench.results.run_writer import RunWriter, lock_holder, mark_holder, point_lock
 from jacbench.results.schema import Role
 from jacbench.results.shipped import check_not_shipped
 from jacbench.results.storage import check_writable
-from jacbench.run.estimate import estimate_point_s, estimate_setup_s
+from jacbench.run.estimate import estimate_point_s, estimate_setup_s, estimate_steps_s
 from jacbench.run.instruments import Instruments, Yardsticks
 from jacbench.run.progress import Progress
 from jacbench.run.resume import check_compatible, check_settings, done_keys, key
 from jacbench.run.runner import PointRunner
-from jacbench.run.settings import STABILITY_MODES
+from jacbench.run.settings import STABILITY_MODES, Settings
 from jacbench.run.shard import WHOLE, Shard, shard_points
 from jacbench.run.spec import SpecError, SweepSpec, stability_reference_points
 
@@ -108,15 +108,23 @@ def _warn_if_busy(devices: list[str], instruments: Instruments, say: Callable[[s
             say(warning)
 
 
-def _check_estimate(estimates: list[float], points: int, yes: bool,
-                    say: Callable[[str], None], setup_s: float = 0.0) -> None:
-    total = sum(estimates) + setup_s
+def _check_estimate(steps: list[Step], settings: Settings, yes: bool,
+                    say: Callable[[str], None]) -> list[float]:
+    """Say how long the steps will take, refuse above ESTIMATE_LIMIT_S without --yes, and
+    return each step's estimate for the progress (a sample's mean each, on a huge grid)."""
+    total, seen = estimate_steps_s([(p, ms) for p, ms, _ in steps], settings)
+    total += estimate_setup_s({(p.device, p.dtype) for p, _, _ in steps})
+    points = sum(role == Role.SWEEP for _, _, role in steps)
+    how = "" if seen == len(steps) else f", from an even sample of {seen} of them"
     say(f"{points} points to measure; about {fmt_duration(total)} by the cost model "
-        f"(calibration, compiles and timing rounds included)")
+        f"(calibration, compiles and timing rounds included{how})")
     if total > ESTIMATE_LIMIT_S and not yes:
         raise SpecError(f"this sweep would take about {fmt_duration(total)}, above "
                         f"{fmt_duration(ESTIMATE_LIMIT_S)}: pass --yes to run it, or "
                         "shrink the grid")
+    if seen == len(steps):
+        return [estimate_point_s(p, ms, settings) for p, ms, _ in steps]
+    return [total / len(steps)] * len(steps)
 
 
 @dataclass
@@ -154,7 +162,8 @@ class _Loop:
             return wait  # waited for in vain: skipped, said so
         try:
             mark_holder(lock)
-            done = done_keys(read_results(self.out), self.environment, self.spec.settings)
+            done = done_keys(read_results(self.out, DONE_COLUMNS), self.environment,
+                             self.spec.settings)
             left = tuple(m for m in modes if key(point, m) not in done)
             if left:
                 self._measure(point, left, role)
@@ -220,7 +229,7 @@ def run_sweep(
 
     check_not_shipped(out)
     check_writable(out)
-    existing = read_results(out)
+    existing = read_results(out, DONE_COLUMNS)  # what is done, read quickly
     environment = {**run_environment(), "shard": shard.index, "shards": shard.count}
     if run_id:
         environment["run_id"] = run_id
@@ -230,11 +239,9 @@ def run_sweep(
     steps = _steps(spec, done_keys(existing, environment, spec.settings))
     if not steps:
         say(f"nothing to do: every point is already in {out}")
-        return SweepOutcome(out, existing, environment["run_id"], 0, 0)
-    estimates = [estimate_point_s(p, ms, spec.settings) for p, ms, _ in steps]
+        return SweepOutcome(out, read_results(out), environment["run_id"], 0, 0)
+    estimates = _check_estimate(steps, spec.settings, yes, say)
     points = sum(role == Role.SWEEP for _, _, role in steps)
-    _check_estimate(estimates, points, yes, say,
-                    estimate_setup_s((p.device, p.dtype) for p, _, _ in steps))
     instruments = INSTRUMENTS
     _warn_if_busy(list(dict.fromkeys(p.device for p, _, _ in steps)), instruments, say)
     pairs = list(dict.fromkeys((p.device, p.dtype) for p, _, _ in steps))
