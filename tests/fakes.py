@@ -45,5 +45,5 @@ class FakeMachine:
                            probe=lambda device, dtype: self.probe(device, dtype),
                            load=lambda device: QUIET, sleep=self.slept.append,
                            free_memory=lambda device: self.free_bytes,
-                           calibrate=lambda device, dtype: replace(FAKE_MODEL, device=device,
-                                                                    dtype=dtype))
+                           calibrate=lambda device, dtype, modes=None: replace(
+                               FAKE_MODEL, device=device, dtype=dtype))

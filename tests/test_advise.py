@@ -78,7 +78,7 @@ def test_measure_times_the_top_modes(calibrated: Path,
     (["--D", "3", "--K", "4", "--P", "2"], "--L"),
     ([*SHAPE, "--device", "tpu"], "invalid choice: 'tpu'"),
     ([*SHAPE, "--dtype", "float16"], "invalid choice: 'float16'"),
-    ([*SHAPE, "--modes", "sideways"], "sideways not available here"),
+    ([*SHAPE, "--modes", "sideways"], "--modes: no mode sideways"),
 ])
 def test_user_errors_are_one_line(args: list[str], says: str,
                                   capsys: pytest.CaptureFixture[str]) -> None:
@@ -130,12 +130,13 @@ def test_a_sweep_stores_predictions_and_its_calibration(
 def test_the_cache_is_used_and_refreshed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("JACBENCH_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(advise, "busy_warning", lambda load: None)
     calls = []
     monkeypatch.setattr(advise, "calibrate_machine",
-                        lambda device, dtype: calls.append(1) or FAKE_MODEL)
-    first, source = advise.machine_model("cpu", "float32")
+                        lambda device, dtype, names=None: calls.append(1) or FAKE_MODEL)
+    first, source = advise.machine_model("cpu", "float32", names=())
     assert source.startswith("calibrated now") and first == FAKE_MODEL
-    again, source = advise.machine_model("cpu", "float32")
+    again, source = advise.machine_model("cpu", "float32", names=())
     assert source.startswith("cached") and again == FAKE_MODEL and len(calls) == 1
-    advise.machine_model("cpu", "float32", recalibrate=True)
+    advise.machine_model("cpu", "float32", recalibrate=True, names=())
     assert len(calls) == 2

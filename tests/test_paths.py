@@ -26,9 +26,9 @@ def test_the_cache_root_honours_jacbench_cache_then_xdg_then_home(
 def test_the_native_kernel_and_the_advisor_both_cache_under_jacbench_cache(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from jacbench.modes import native_library
-    from jacbench.run import advise
+    from jacbench.run import advise_cache
 
     monkeypatch.setenv("JACBENCH_CACHE", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "elsewhere"))
     assert native_library.cache_folder() == tmp_path / "native"
-    assert advise._cache_path("cpu", "float32").parent == tmp_path
+    assert advise_cache.cache_path("cpu", "float32").parent == tmp_path

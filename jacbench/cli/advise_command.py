@@ -58,6 +58,7 @@ def cmd_advise(args: argparse.Namespace) -> int:
 def _advise(args: argparse.Namespace, advise) -> int:  # advise: the jacbench.run.advise module
     import torch
 
+    from jacbench.modes.registry import modes
     from jacbench.render.advise import ranking_json, ranking_lines
     from jacbench.theory.shape import Shape
 
@@ -66,20 +67,30 @@ def _advise(args: argparse.Namespace, advise) -> int:  # advise: the jacbench.ru
                                  f"{torch.__version__} on this machine")
     point = advise.advised_point(Shape(args.L, args.D, args.K, args.P, args.batch), args.device,
                                  args.dtype)
-    available = advise.available_modes(point.device, point.dtype)
-    names = available
+    names = None
     if args.modes:
-        unknown = [m for m in args.modes if m not in available]
+        names = list(dict.fromkeys(args.modes))  # a mode named twice is ranked once
+        unknown = [m for m in names if m not in modes()]
         if unknown:
-            raise advise.AdviseError(f"--modes: {', '.join(unknown)} not available here; "
-                                     f"choose from {', '.join(available)}")
-        names = args.modes
+            raise advise.AdviseError(f"--modes: no mode {', '.join(unknown)}; choose from "
+                                     f"{', '.join(modes())}")
+    available = advise.available_modes(point.device, point.dtype, names)
+    if names is not None and len(available) < len(names):
+        missing = [m for m in names if m not in available]
+        raise advise.AdviseError(f"--modes: {', '.join(missing)} not available here")
     model, source = advise.machine_model(point.device, point.dtype, args.from_dir,
-                                         recalibrate=args.recalibrate)
-    ranking = advise.rank(point, model, names)
+                                         recalibrate=args.recalibrate, names=available,
+                                         say=_say)
+    ranking = advise.rank(point, model, available)
     measured = advise.measure_top(point, ranking, args.top) if args.measure else None
     if args.json:
         print(ranking_json(ranking, measured))
     else:
         print("\n".join(ranking_lines(point, ranking, source, measured)))
     return 0
+
+
+def _say(line: str) -> None:
+    """A note on stderr (a cache measured again, a calibration not cached): stdout stays the
+    ranking, JSON included."""
+    print(f"jacbench: {line}", file=sys.stderr)

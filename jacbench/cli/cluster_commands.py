@@ -18,7 +18,8 @@ __all__ = ["add_cluster_flags", "add_status_parser", "cmd_status", "shard_of", "
 #: Flags that say how to submit, not what to measure: a shard's own command leaves them out.
 _SUBMIT_FLAGS = {"--shards": 1, "--only-shards": 1, "--executor": 1, "--slurm-partition": 1,
                  "--slurm-gpus-per-task": 1, "--slurm-time": 1, "--slurm-account": 1,
-                 "--slurm-constraint": 1, "--parallel": 1, "--no-wait": 0, "--run-id": 1,
+                 "--slurm-constraint": 1, "--slurm-cpus-per-task": 1, "--slurm-shared": 0,
+                 "--parallel": 1, "--no-wait": 0, "--run-id": 1,
                  "--shard": 1, "--device": -1}
 
 
@@ -37,6 +38,10 @@ def add_cluster_flags(sweep: argparse.ArgumentParser) -> None:
     add("--slurm-time", type=positive_int, default=60, metavar="MIN", help="per shard (60)")
     add("--slurm-account", metavar="A")
     add("--slurm-constraint", metavar="C", help="e.g. a GPU type: h100")
+    add("--slurm-cpus-per-task", type=positive_int, metavar="N",
+        help="CPUs per task (default: --threads; on a shared node, this machine's torch threads)")
+    add("--slurm-shared", action="store_true",
+        help="let a CPU-timing task share its node (default: a whole node, --exclusive)")
     add("--no-wait", action="store_true", help="with --shards: return once submitted")
     add("--run-id", metavar="ID", help=argparse.SUPPRESS)
 
@@ -76,12 +81,26 @@ def _options(args: argparse.Namespace, devices: tuple[str, ...]) -> Any:
             raise UserError(f"--parallel {parallel} would time {parallel} shards at once on "
                             f"{len(devices)} device(s) ({', '.join(devices)}): give each its "
                             "own, e.g. --device cuda:0 cuda:1")
-    else:
-        parallel = args.parallel or args.shards
+        return ClusterOptions(executor="local", parallel=parallel)
     return ClusterOptions(executor=args.executor, partition=args.slurm_partition,
-                          gpus_per_task=args.slurm_gpus_per_task, time_min=args.slurm_time,
-                          account=args.slurm_account, constraint=args.slurm_constraint,
-                          parallel=parallel)
+                          time_min=args.slurm_time, account=args.slurm_account,
+                          constraint=args.slurm_constraint,
+                          parallel=args.parallel or args.shards, **_slurm_resources(args))
+
+
+def _slurm_resources(args: argparse.Namespace) -> dict[str, Any]:
+    """What each array task asks for: the CPUs it times with, a whole node when it times on the
+    CPU (unless --slurm-shared), a GPU when it times on one."""
+    devices = set(args.device)
+    on_cpu = bool(devices & {"cpu", "all"})
+    exclusive = on_cpu and not args.slurm_shared
+    cpus = args.slurm_cpus_per_task or args.threads
+    if cpus is None and not exclusive:
+        import torch
+
+        cpus = torch.get_num_threads()
+    gpus = args.slurm_gpus_per_task or (1 if any(d.startswith("cuda") for d in devices) else None)
+    return {"cpus_per_task": cpus, "exclusive": exclusive, "gpus_per_task": gpus}
 
 
 def _only(args: argparse.Namespace) -> list[int]:
@@ -134,7 +153,8 @@ def submit_sweep(args: argparse.Namespace, spec: Any, devices: tuple[str, ...],
         print(f"follow it with: python -m jacbench status {shlex.quote(str(out))}")
         return 0
     # locally every batch was waited for already: this only collects the failures
-    failures = wait(jobs, done, total, say, every_s=10 if options.executor == "slurm" else 0)
+    failures = wait(jobs, done, total, say, every_s=10 if options.executor == "slurm" else 0,
+                    log=jobs_folder(out))
     for line in failures:
         print(f"shard failed: {line}", file=sys.stderr)
     print(f"results: {out}; python -m jacbench status {shlex.quote(str(out))} says what is done")

@@ -130,14 +130,19 @@ def run_name(args: argparse.Namespace) -> str:
 
 
 def _threads(args: argparse.Namespace) -> None:
+    """--threads, else the CPUs of the SLURM task this runs in, else torch's own choice."""
     import torch
 
-    if args.threads:
-        cores = os.cpu_count() or 1
-        if args.threads > 4 * cores:
-            raise UserError(f"--threads {args.threads} is more than four threads per core on "
-                            f"this {cores}-core machine")
-        torch.set_num_threads(args.threads)
+    from jacbench.measure.allocation import current_allocation, follow_allocation
+
+    if not args.threads:
+        follow_allocation(current_allocation(ask_scheduler=False))
+        return
+    cores = os.cpu_count() or 1
+    if args.threads > 4 * cores:
+        raise UserError(f"--threads {args.threads} is more than four threads per core on "
+                        f"this {cores}-core machine")
+    torch.set_num_threads(args.threads)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -155,6 +160,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             d for v in args.device for d in (("cpu", "cuda") if v == "all" else (v,)))
         return submit_sweep(args, spec, devices, out, build_spec(args, nodes))
     threads = torch.get_num_threads()
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     _threads(args)
     progress = False if args.no_progress else None
     try:
@@ -166,6 +172,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     finally:
         torch.set_num_threads(threads)  # main() may be called again in the same process
+        if cpus is not None:
+            os.sched_setaffinity(0, cpus)
     print(format_summary(outcome.frame, outcome.run_id))
     print(f"results: {outcome.out} ({outcome.new_rows} new rows, {len(outcome.frame)} in all)")
     if not args.no_report and outcome.new_rows:

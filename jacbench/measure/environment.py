@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 import jacbench
+from jacbench.measure.allocation import current_allocation
 
 
 @lru_cache(maxsize=1)
@@ -108,4 +109,5 @@ def run_environment() -> dict[str, object]:
         "git_commit": git_commit(),
         "run_id": uuid.uuid4().hex[:12],
         "started_at": now_iso(),
+        **current_allocation().columns(),
     }

@@ -96,16 +96,21 @@ def chain_program(L: int, D: int, K: int, P: int
             node = node[1]
         return node
 
-    def visit(node: int | tuple) -> tuple[int, int, int]:
+    # Post-order without recursion: a plan may be any depth.
+    stack: list[tuple[int | tuple, bool]] = [(chain_plan(L, D, K, P).tree, False)]
+    made: list[tuple[int, int, int]] = []  # (slot, rows, cols) of the factors made so far
+    while stack:
+        node, ready = stack.pop()
         if isinstance(node, int):
-            return (node, *dims[node])
-        (left, m, k), (right, _, n) = visit(node[0]), visit(node[1])
-        out = L + 1 + len(sizes)
-        sizes.append(m * n)
-        program.append((out, left, right, lowest(node[0]) - 1, m, k, n, int(m <= n)))
-        return out, m, n
-
-    visit(chain_plan(L, D, K, P).tree)
+            made.append((node, *dims[node]))
+        elif not ready:
+            stack += [(node, True), (node[1], False), (node[0], False)]
+        else:
+            (right, _, n), (left, m, k) = made.pop(), made.pop()
+            out = L + 1 + len(sizes)
+            sizes.append(m * n)
+            program.append((out, left, right, lowest(node[0]) - 1, m, k, n, int(m <= n)))
+            made.append((out, m, n))
     return tuple(program), tuple(sizes)
 
 

@@ -6,7 +6,14 @@ library specific to it); later processes load it from there. The products go to 
 torch itself links: its ``sgemm_``/``dgemm_`` (and MKL's ``mkl_set_num_threads_local``) are
 looked up in the torch library already loaded and handed to the kernel, so nothing is linked at
 build time and the kernel needs no BLAS of its own. Where either is missing (no compiler, a torch
-build that exports no BLAS), the native modes raise ``ModeUnavailable`` saying which.
+build that exports no BLAS, a cache folder that cannot be written), the native modes raise
+``ModeUnavailable`` saying which, and every other mode runs.
+
+Caches are disposable: each built library has a check file beside it (its size and sha256),
+and a library without one, or that differs from it, or that fails to load, is built again
+with one line on stderr saying so. A library is only handed to the loader once its bytes
+match: mapping a truncated one ends the process with SIGBUS, which no handler can turn into
+a message.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +68,8 @@ def _cpu_model() -> str:
 
 
 def _build(compiler: str) -> Path:
-    """The compiled kernel for this source, compiler and CPU, built now if not yet cached."""
+    """The compiled kernel for this source, compiler and CPU, built now if not yet cached (or if
+    the cached copy does not match its check file: a damaged file is rebuilt, never loaded)."""
     version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
     digest = hashlib.sha256()
     for part in (*(_HERE / s for s in SOURCES),):
@@ -69,9 +78,46 @@ def _build(compiler: str) -> Path:
         digest.update(text.encode())
     target = cache_folder() / f"jacbench-native-{digest.hexdigest()[:16]}.so"
     if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(prefix=".build-", suffix=".so", dir=target.parent)
+        damage = _damage(target)
+        if not damage:
+            return target
+        _say(f"the cached native kernel {target} is {damage}; rebuilding it")
+    return _compile(compiler, target)
+
+
+def _check_file(target: Path) -> Path:
+    """The check file beside a built kernel: its size and sha256, written after it."""
+    return target.with_suffix(".check")
+
+
+def _fingerprint(path: Path) -> str:
+    """Size and sha256 of a file, read (never mapped: mapping a truncated library SIGBUSes)."""
+    data = path.read_bytes()
+    return f"{len(data)} {hashlib.sha256(data).hexdigest()}"
+
+
+def _damage(target: Path) -> str:
+    """Why the cached kernel cannot be trusted ('' when its check file vouches for it)."""
+    try:
+        expected = _check_file(target).read_text(encoding="utf-8").strip()
+    except OSError:
+        return "not vouched for by its check file"
+    try:
+        return "" if _fingerprint(target) == expected else "damaged (size or checksum differ)"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+
+
+def _compile(compiler: str, target: Path) -> Path:
+    """Build the kernel into ``target`` atomically, then its check file; ModeUnavailable (one
+    line) where the compiler fails or the cache folder cannot be written."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, partial = tempfile.mkstemp(prefix=".build-", suffix=".so", dir=target.parent)
+    except OSError as exc:
+        raise ModeUnavailable(f"cannot write the native kernel's cache {target.parent} "
+                              f"({exc.strerror or exc}; $JACBENCH_CACHE sets where it goes)"
+                              ) from None
     os.close(fd)
     try:
         done = subprocess.run([compiler, *FLAGS, "-o", partial, str(_HERE / SOURCES[0]), "-lm"],
@@ -79,11 +125,25 @@ def _build(compiler: str) -> Path:
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no message"])[-1]
             raise ModeUnavailable(f"the native kernel did not compile: {last}")
+        check = _fingerprint(Path(partial))
         os.replace(partial, target)  # atomic: a concurrent builder's copy is the same bytes
+        _write_atomically(_check_file(target), check)
     finally:
         if os.path.exists(partial):
             os.unlink(partial)
     return target
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, partial = tempfile.mkstemp(prefix=".check-", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(partial, path)
+
+
+def _say(line: str) -> None:
+    """One line on stderr: a cache put right is news to the user, not an error."""
+    print(f"jacbench: {line}", file=sys.stderr)
 
 
 def _torch_blas() -> tuple[int, int, int | None]:
@@ -134,11 +194,18 @@ def kernel() -> Kernel:
 @functools.cache
 def _load() -> Kernel | ModeUnavailable:
     try:
-        path = _build(_compiler())
+        compiler = _compiler()
+        path = _build(compiler)
         sgemm, dgemm, set_threads = _torch_blas()
+        try:
+            library = ctypes.CDLL(str(path))
+        except OSError as exc:  # vouched for, yet not loadable: built again, once
+            _say(f"the cached native kernel {path} does not load ({exc}); rebuilding it")
+            library = ctypes.CDLL(str(_compile(compiler, path)))
     except ModeUnavailable as exc:  # kept: a sweep asks at every point, a build takes 0.5 s
         return exc
-    library = ctypes.CDLL(str(path))
+    except OSError as exc:
+        return ModeUnavailable(f"the native kernel does not load: {exc}")
     library.jb_set_blas.argtypes = [ctypes.c_void_p] * 3
     library.jb_set_blas(sgemm, dgemm, set_threads)
     for entry in (library.jb_jacobian_f32, library.jb_jacobian_f64):

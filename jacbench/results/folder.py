@@ -95,7 +95,7 @@ def data_files(directory: Path) -> list[Path]:
 #: those the upgrades and ``newest`` read: reading only these keeps a resume quick.
 DONE_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys((
     *SAME_MEASUREMENT, *IDENTITY_COLUMNS, "status", "measured_at", "run_id", "shard", "shards",
-    "schema_version", "device", "matmul_precision", "host")))
+    "schema_version", "device", "matmul_precision", "allocation", "host")))
 
 
 def read_results(directory: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:

@@ -14,7 +14,9 @@ Schema history (bump SCHEMA_VERSION, add a line, and teach ``storage.upgrade`` t
        ('highest': in the dtype itself). Version 3 rows read 'highest' on a CPU (torch and JAX
        both multiplied in full precision there) and null on a GPU, where JAX ran TF32; column
        timing_method (back-to-back calls, caches warm: no L2 flush), null before.
-    5  column machine_id: a digest of what tells one machine from another beyond its host name
+    5  columns allocation, alloc_cpus and node_shared: what a scheduler (SLURM) gave the run
+       ('' and null outside one). Older tables read them as ''/null.
+    6  column machine_id: a digest of what tells one machine from another beyond its host name
        (``measure.environment.machine_id``); null before, so an older row never counts as this
        machine's on resume (it is read, reported, and measured again rather than trusted).
 """
@@ -25,7 +27,7 @@ import pyarrow as pa
 
 from jacbench.results.point import POINT_FIELDS
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class Role:
@@ -163,6 +165,11 @@ COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("shard", _i64, "index of the shard of a sharded run that measured the row (0-based)"),
     ("shards", _i64, "number of shards of the run (1 when not sharded)"),
     ("started_at", _str, "UTC time the run started (ISO 8601)"),
+    ("allocation", _str, "what the scheduler gave the run, in words ('' outside one): job, "
+     "node, CPUs, GPUs, whole node or not, other jobs found on the node"),
+    ("alloc_cpus", _i64, "CPUs the scheduler allocated to the task (null outside one)"),
+    ("node_shared", _bool, "other jobs ran on the node while the task timed (null: unknown or "
+     "no scheduler)"),
 )
 
 #: Columns each schema version added: a table of an older version reads them as null.
@@ -170,7 +177,8 @@ ADDED_IN: dict[int, tuple[str, ...]] = {
     3: ("compile_s", "mode_threads", "predicted_s", "predicted_bound", "jax_version", "shard",
         "shards"),
     4: ("matmul_precision", "timing_method"),
-    5: ("machine_id",),
+    5: ("allocation", "alloc_cpus", "node_shared"),
+    6: ("machine_id",),
 }
 
 SCHEMA = pa.schema([pa.field(name, typ) for name, typ, _ in COLUMNS])

@@ -129,13 +129,23 @@ def _from_version_3(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _from_version_4(frame: pd.DataFrame) -> pd.DataFrame:
-    """Version 5 added machine_id, unknown (null) for older rows."""
-    frame.loc[frame["schema_version"] == 4, "schema_version"] = 5
+    """Version 5 records a scheduler's allocation: older rows ran outside one, as far as
+    jacbench knew ('' in words, the counts unknown)."""
+    old = frame["schema_version"] == 4
+    frame.loc[old & frame["allocation"].isna(), "allocation"] = ""
+    frame.loc[old, "schema_version"] = 5
+    return frame
+
+
+def _from_version_5(frame: pd.DataFrame) -> pd.DataFrame:
+    """Version 6 added machine_id, unknown (null) for older rows."""
+    frame.loc[frame["schema_version"] == 5, "schema_version"] = 6
     return frame
 
 
 #: How a table of an older schema version becomes the current one, a step at a time.
-UPGRADES = {1: _from_version_1, 2: _from_version_2, 3: _from_version_3, 4: _from_version_4}
+UPGRADES = {1: _from_version_1, 2: _from_version_2, 3: _from_version_3, 4: _from_version_4,
+            5: _from_version_5}
 
 
 def upgrade(frame: pd.DataFrame) -> pd.DataFrame:

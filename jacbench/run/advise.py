@@ -10,37 +10,27 @@ shape, to check the pick.
 
 from __future__ import annotations
 
-import socket
-import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
-import torch
-
 from jacbench.catalog import DTYPE_BYTES
+from jacbench.measure.load import busy_warning, free_memory, machine_load
 from jacbench.measure.timing import time_callable
 from jacbench.model.activations import ACTIVATIONS
 from jacbench.modes.registry import ModeUnavailable, modes, prepare
-from jacbench.paths import cache_root
+from jacbench.render.format import fmt_bytes
 from jacbench.results.folder import read_calibrations
 from jacbench.results.point import Point
-from jacbench.run.calibration import calibrate_machine
+from jacbench.run import advise_cache
+from jacbench.run.calibration import calibrate_machine, probed_modes
 from jacbench.run.case import net_and_input
+from jacbench.run.memory import case_bytes, mode_bytes, too_big
 from jacbench.theory.shape import Shape
-from jacbench.theory.time_model import (
-    MachineModel,
-    Prediction,
-    models_from_json,
-    models_to_json,
-    predict_at,
-)
+from jacbench.theory.time_model import MachineModel, Prediction, predict_at
 
 __all__ = ["AdviseError", "advised_point", "available_modes", "machine_model", "measure_top",
            "rank"]
-
-#: A cached calibration older than this is measured again.
-CACHE_MAX_AGE_S = 24 * 3600
-
 
 class AdviseError(Exception):
     """Something the user asked for that advise cannot do; said in one line."""
@@ -53,11 +43,13 @@ def advised_point(shape: Shape, device: str, dtype: str) -> Point:
                  L=shape.L, D=shape.D, K=shape.K, P=shape.P, batch=shape.N)
 
 
-def available_modes(device: str, dtype: str) -> list[str]:
-    """The modes that can run here: those whose framework is installed (nothing is compiled)."""
+def available_modes(device: str, dtype: str, names: Iterable[str] | None = None) -> list[str]:
+    """The modes among ``names`` (default: all) that can run here: those whose framework is
+    installed (nothing is compiled). Only these are loaded: a broken mode the user did not ask
+    about costs nothing."""
     net, x = net_and_input(advised_point(Shape(1, 1, 1, 1, 1), device, dtype))
     found = []
-    for mode in modes():
+    for mode in modes() if names is None else names:
         try:
             prepare(net, x, mode)
         except ModeUnavailable:
@@ -66,42 +58,50 @@ def available_modes(device: str, dtype: str) -> list[str]:
     return found
 
 
-def _cache_path(device: str, dtype: str) -> Path:
-    root = cache_root()
-    host = socket.gethostname().split(".")[0] or "host"
-    name = f"calibration-{host}-{device}-{dtype}-torch{torch.__version__}-" \
-           f"{torch.get_num_threads()}threads.json"
-    return root / name.replace("/", "_").replace(":", "_")
-
-
 def machine_model(device: str, dtype: str, from_dir: str | None = None, *,
-                  recalibrate: bool = False) -> tuple[MachineModel, str]:
-    """The time model to advise with, and where it came from (said in the output)."""
+                  recalibrate: bool = False, names: Iterable[str] | None = None,
+                  say: Callable[[str], None] = print) -> tuple[MachineModel, str]:
+    """The time model to advise with, and where it came from (said in the output).
+
+    Calibrates only ``names`` (default: every mode); the cache (``run.advise_cache``) is used
+    where it covers them, and a damaged or implausible entry is measured again with one line
+    through ``say``.
+    """
     if from_dir is not None:
-        if not Path(from_dir).is_dir():
-            raise AdviseError(f"--from {from_dir}: no such results folder")
-        try:
-            found = read_calibrations(from_dir)
-        except ValueError as exc:
-            raise AdviseError(str(exc)) from None
-        if (device, dtype) not in found:
-            have = ", ".join(" ".join(k) for k in found) or "none"
-            raise AdviseError(f"--from {from_dir} holds no calibration of {device} {dtype} "
-                              f"(it has: {have})")
-        return found[(device, dtype)], f"the calibration stored in {from_dir}"
-    path = _cache_path(device, dtype)
-    if not recalibrate and path.is_file() and time.time() - path.stat().st_mtime < CACHE_MAX_AGE_S:
-        try:
-            return models_from_json(path.read_text(encoding="utf-8"))[0], f"cached {path}"
-        except ValueError:
-            pass  # a damaged cache is measured again
-    model = calibrate_machine(device, dtype)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(models_to_json([model]), encoding="utf-8")
-    except OSError:
-        pass  # no cache: the next call calibrates again
+        return _stored(device, dtype, from_dir)
+    wanted = set(probed_modes(None if names is None else tuple(names)))
+    cached, why = (None, "") if recalibrate else advise_cache.load(device, dtype)
+    if why:
+        say(f"{why}; calibrating again")
+    if cached is not None and wanted <= set(cached.overheads):
+        return cached, f"cached {advise_cache.cache_path(device, dtype)}"
+    busy = busy_warning(machine_load(device))
+    model = calibrate_machine(device, dtype, None if names is None else tuple(names))
+    if cached is not None:  # keep what the cache knew of other modes
+        model = replace(model, overheads={**cached.overheads, **model.overheads})
+    busy = busy or busy_warning(machine_load(device))
+    if busy:
+        say(f"{busy.removeprefix('warning: ')}: this calibration is not cached")
+    else:
+        problem = advise_cache.store(model, device, dtype)
+        if problem:
+            say(f"calibration {problem}")
     return model, f"calibrated now in {model.calibration_s:.1f} s"
+
+
+def _stored(device: str, dtype: str, from_dir: str) -> tuple[MachineModel, str]:
+    """The calibration a results folder keeps (``--from``)."""
+    if not Path(from_dir).is_dir():
+        raise AdviseError(f"--from {from_dir}: no such results folder")
+    try:
+        found = read_calibrations(from_dir)
+    except ValueError as exc:
+        raise AdviseError(str(exc)) from None
+    if (device, dtype) not in found:
+        have = ", ".join(" ".join(k) for k in found) or "none"
+        raise AdviseError(f"--from {from_dir} holds no calibration of {device} {dtype} "
+                          f"(it has: {have})")
+    return found[(device, dtype)], f"the calibration stored in {from_dir}"
 
 
 def rank(point: Point, model: MachineModel, names: Iterable[str]) -> list[Prediction]:
@@ -112,13 +112,28 @@ def rank(point: Point, model: MachineModel, names: Iterable[str]) -> list[Predic
 
 
 def measure_top(point: Point, ranking: list[Prediction], top: int = 3,
-                min_run_time: float = 0.1) -> dict[str, float]:
-    """The median seconds of the ``top`` predicted modes, timed at the point (untimed first)."""
-    net, x = net_and_input(point)
-    measured = {}
+                min_run_time: float = 0.1,
+                free: Callable[[str], int | None] = free_memory) -> dict[str, float | str]:
+    """The median seconds of the ``top`` predicted modes, timed at the point (untimed first).
+
+    A mode that would not fit in the memory ``free`` reports (the sweep's memory check,
+    ``run.memory``) is not run: its entry says why, ``not measured (needs X, Y free)``; the
+    model is not even built when none fits.
+    """
+    available = free(point.device)
+    measured: dict[str, float | str] = {}
     for p in ranking[:top]:
-        call = prepare(net, x, p.mode).call
+        needed = case_bytes(point) + mode_bytes(point, p.mode)
+        if too_big(needed, available):
+            measured[p.mode] = (f"not measured (needs {fmt_bytes(needed)}, "
+                                f"{fmt_bytes(available)} free)")
+    todo = [p.mode for p in ranking[:top] if p.mode not in measured]
+    if not todo:
+        return measured
+    net, x = net_and_input(point)
+    for mode in todo:
+        call = prepare(net, x, mode).call
         call()  # compiles a traced mode; warms caches
-        measured[p.mode] = time_callable(call, device=point.device,
-                                         min_run_time=min_run_time).median_s
+        measured[mode] = time_callable(call, device=point.device,
+                                       min_run_time=min_run_time).median_s
     return measured

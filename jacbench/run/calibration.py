@@ -31,7 +31,8 @@ def probed_modes(names: Iterable[str] | None = None) -> tuple[str, ...]:
     """The modes among ``names`` (default: all) whose call costs are calibrated: those whose
     implementation says so (``Implementation.probed``; torch.compile'd modes take seconds a
     shape and are predicted as the algorithm's program)."""
-    return tuple(m for m in (names or modes()) if m in CATALOG and CATALOG[m].runs.probed)
+    return tuple(m for m in (modes() if names is None else names)
+                 if m in CATALOG and CATALOG[m].runs.probed)
 
 
 def _probe(mode: str, device: str, dtype: str) -> ModeProbe:

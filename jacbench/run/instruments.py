@@ -52,18 +52,20 @@ class Instruments:
     load: Callable[[str], Load] = machine_load
     sleep: Callable[[float], None] = time.sleep
     free_memory: Callable[[str], int | None] = free_memory  # bytes free on the device now
-    calibrate: Callable[[str, str], MachineModel] = calibrate_machine  # the time model
+    #: The time model of (device, dtype), probing the run's modes only (None: every mode).
+    calibrate: Callable[[str, str, tuple[str, ...] | None], MachineModel] = calibrate_machine
 
 
 def _calibrated(device: str, dtype: str, ceilings: Ceilings, instruments: Instruments,
-                report: Callable[[str], None]) -> MachineModel | None:
+                report: Callable[[str], None], modes: tuple[str, ...] | None
+                ) -> MachineModel | None:
     """The time model of (device, dtype), measured twice at most; None (said in one line) where
     it stays outside its physical ranges or beside the run's ceilings: its rows then carry no
     prediction rather than a wrong one."""
     problems: list[str] = []
     for _ in range(2):
         try:
-            model = instruments.calibrate(device, dtype)
+            model = instruments.calibrate(device, dtype, modes)
         except ImplausibleCalibration as exc:
             problems = [str(exc)]
             continue
@@ -86,14 +88,17 @@ class Yardsticks:
 
     @classmethod
     def measure(cls, pairs: list[tuple[str, str]], instruments: Instruments,
-                report: Callable[[str], None]) -> Yardsticks:
-        """Ceilings and a starting probe yardstick for every (device, dtype) in ``pairs``."""
+                report: Callable[[str], None], modes: tuple[str, ...] | None = None
+                ) -> Yardsticks:
+        """Ceilings and a starting probe yardstick for every (device, dtype) in ``pairs``; the
+        time model calibrated for ``modes`` (default all): a mode the run does not measure is
+        never loaded, so a broken one costs only itself."""
         found = cls()
         for device, dtype in pairs:
             c = found.ceilings[(device, dtype)] = instruments.ceilings(device, dtype)
             report(f"{device} {dtype}: matmul ceiling {c.peak_flops / 1e9:.0f} GFLOP/s, "
                    f"bandwidth {c.peak_bandwidth / 1e9:.1f} GB/s")
-            m = _calibrated(device, dtype, c, instruments, report)
+            m = _calibrated(device, dtype, c, instruments, report, modes)
             if m is not None:
                 found.models[(device, dtype)] = m
                 report(f"{device} {dtype}: time model calibrated in {m.calibration_s:.1f} s "

@@ -102,7 +102,10 @@ def resubmit_command(record: RunRecord, missing: Sequence[int]) -> str:
                "--run-id", record.run_id, "--executor", options["executor"]]
     for flag, name in (("--slurm-partition", "partition"), ("--slurm-gpus-per-task",
                        "gpus_per_task"), ("--slurm-time", "time_min"),
-                       ("--slurm-account", "account"), ("--slurm-constraint", "constraint")):
+                       ("--slurm-account", "account"), ("--slurm-constraint", "constraint"),
+                       ("--slurm-cpus-per-task", "cpus_per_task")):
         if options.get(name) is not None and options["executor"] == "slurm":
             cluster += [flag, str(options[name])]
+    if options["executor"] == "slurm" and options.get("exclusive") is False:
+        cluster.append("--slurm-shared")
     return shlex.join(["python", "-m", "jacbench", "sweep", *record.argv, *cluster])

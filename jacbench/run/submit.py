@@ -11,15 +11,18 @@ resubmits exactly that.
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from jacbench.measure.allocation import EXCLUSIVE_VARIABLE
 from jacbench.measure.environment import now_iso
 from jacbench.results.folder import jobs_folder, write_run_record
 from jacbench.results.run_record import RunRecord
@@ -39,6 +42,8 @@ class ClusterOptions:
     account: str | None = None
     constraint: str | None = None
     parallel: int = 1  # local: shards at a time (one per device); slurm: array parallelism
+    cpus_per_task: int | None = None  # slurm: the CPUs each task times with
+    exclusive: bool = False  # slurm: each task on a whole node (CPU timing shares nothing)
 
     def parameters(self) -> dict[str, Any]:
         """The keyword arguments for ``submitit.AutoExecutor.update_parameters``."""
@@ -47,8 +52,14 @@ class ClusterOptions:
             params.update(slurm_partition=self.partition, slurm_account=self.account,
                           slurm_constraint=self.constraint,
                           slurm_gpus_per_task=self.gpus_per_task,
+                          slurm_cpus_per_task=self.cpus_per_task,
+                          slurm_exclusive=self.exclusive or None,
                           slurm_array_parallelism=self.parallel)
         return {k: v for k, v in params.items() if v is not None}
+
+    def task_environment(self) -> dict[str, str]:
+        """What a task is told about its request, beside SLURM's own variables."""
+        return {EXCLUSIVE_VARIABLE: "1" if self.exclusive else "0"}
 
 
 def make_executor(out: Path, options: ClusterOptions) -> Any:
@@ -67,10 +78,11 @@ def shard_argv(argv: Sequence[str], index: int, count: int, run_id: str,
     return [*argv, *tail, *(["--device", device] if device else [])]
 
 
-def run_shard(argv: list[str]) -> int:
+def run_shard(argv: list[str], env: dict[str, str] | None = None) -> int:
     """What a job runs: the sweep command of its shard, as a fresh ``python -m jacbench``
-    process (clean thread pools, the same command a user would type)."""
-    done = subprocess.run([sys.executable, "-m", "jacbench", "sweep", *argv], check=False)
+    process (clean thread pools, the same command a user would type), ``env`` added."""
+    done = subprocess.run([sys.executable, "-m", "jacbench", "sweep", *argv], check=False,
+                          env={**os.environ, **(env or {})})
     if done.returncode != 0:
         raise RuntimeError(f"jacbench sweep {shlex.join(argv)} exited {done.returncode}")
     return done.returncode
@@ -91,7 +103,9 @@ def submit_shards(out: Path, argv: Sequence[str], shards: Sequence[int], count: 
     record = RunRecord(run_id, list(argv), count, asdict(options), [], now_iso(),
                        list(devices), spec.to_data() if spec is not None else None)
     if options.executor == "slurm":
-        jobs = list(executor.map_array(run_shard, commands))
+        envs = [options.task_environment()] * len(commands)
+        with quiet_scheduler(jobs_folder(out)):
+            jobs = list(executor.map_array(run_shard, commands, envs))
         write_run_record(out, replace(record, job_ids=[str(j.job_id) for j in jobs]))
         return jobs
     write_run_record(out, record)
@@ -105,22 +119,58 @@ def submit_shards(out: Path, argv: Sequence[str], shards: Sequence[int], count: 
     return jobs
 
 
+@contextmanager
+def quiet_scheduler(log: Path | None) -> Iterator[None]:
+    """Send what submitit and the tools it calls print while polling (``sacct`` errors where
+    accounting is off, submitit's warnings about them) to ``<log>/scheduler.log`` instead of the
+    user's terminal; jacbench's own lines and the jobs' failures are said outside this."""
+    if log is None:
+        yield
+        return
+    log.mkdir(parents=True, exist_ok=True)
+    streams = (sys.stdout, sys.stderr)
+    for stream in streams:
+        stream.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        with open(log / "scheduler.log", "ab") as handle:
+            os.dup2(handle.fileno(), 1)
+            os.dup2(handle.fileno(), 2)
+            try:
+                yield
+            finally:
+                for stream in streams:
+                    stream.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        for fd in saved:
+            os.close(fd)
+
+
 def wait(jobs: Sequence[Any], done: Callable[[], int], total: int,
          say: Callable[[str], None], every_s: float = 10.0,
-         sleep: Callable[[float], None] = time.sleep) -> list[str]:
-    """Wait for the jobs, saying how many points are done across shards; returns the failures."""
+         sleep: Callable[[float], None] = time.sleep, log: Path | None = None) -> list[str]:
+    """Wait for the jobs, saying how many points are done across shards, the last line once every
+    job has ended; returns the failures. The scheduler's own polling noise goes to ``log``."""
     shown = -1
-    while not all(j.done() for j in jobs):
+    while True:
+        with quiet_scheduler(log):
+            running = not all(j.done() for j in jobs)
         now = done()
-        if now != shown:
-            say(f"jacbench: {now}/{total} points done across {len(jobs)} shards")
+        if now != shown or not running:
+            say(f"jacbench: {now}/{total} points done across {len(jobs)} shards"
+                + ("" if running else ", every job ended"))
             shown = now
+        if not running:
+            break
         sleep(every_s)
     failures = []
-    for job in jobs:
-        try:
-            job.result()
-        except Exception as exc:  # reported, one line per shard
-            text = str(exc).strip().splitlines()
-            failures.append(f"job {job.job_id}: {text[-1] if text else type(exc).__name__}")
+    with quiet_scheduler(log):
+        for job in jobs:
+            try:
+                job.result()
+            except Exception as exc:  # reported by the caller, one line per shard
+                text = str(exc).strip().splitlines()
+                failures.append(f"job {job.job_id}: {text[-1] if text else type(exc).__name__}")
     return failures

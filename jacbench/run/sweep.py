@@ -233,6 +233,8 @@ def run_sweep(
     environment = {**run_environment(), "shard": shard.index, "shards": shard.count}
     if run_id:
         environment["run_id"] = run_id
+    if environment.get("node_shared"):
+        say(f"jacbench: {environment['allocation']}: its timings share the node")
     spec = slice_of(spec, shard)
     check_compatible(existing, environment, append)
     check_settings(existing, environment, spec.settings, append)
@@ -245,7 +247,8 @@ def run_sweep(
     instruments = INSTRUMENTS
     _warn_if_busy(list(dict.fromkeys(p.device for p, _, _ in steps)), instruments, say)
     pairs = list(dict.fromkeys((p.device, p.dtype) for p, _, _ in steps))
-    yardsticks = Yardsticks.measure(pairs, instruments, say)
+    measured = tuple(dict.fromkeys(m for _, ms, _ in steps for m in ms))
+    yardsticks = Yardsticks.measure(pairs, instruments, say, measured)
     writer = RunWriter(out, run_tag(environment["run_id"], environment["shard"]))
     write_calibrations(out, yardsticks.models.values(), writer.name)
     style = ("bar" if stream.isatty() else "lines") if progress is None else (

@@ -40,20 +40,11 @@ Pure arithmetic on the shape: no torch. ``jacbench.modes.chain`` runs the plan's
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from jacbench.theory.chain_program import (
-    AS_IS,
-    LEFT,
-    RIGHT,
-    TRANSPOSE,
-    TRANSPOSE_VIEWS,
-    TRANSPOSED,
-    Instruction,
-    ProgramBuilder,
-)
+from jacbench.theory.chain_program import AS_IS, TRANSPOSE, TRANSPOSED, Instruction, ProgramBuilder
+from jacbench.theory.chain_table import chain_table
 
 __all__ = ["ChainPlan", "chain_cost", "chain_plan"]
 
@@ -86,15 +77,21 @@ class ChainPlan:
     def describe(self) -> str:
         """The bracketing in the maths' names, e.g. ``W_F S_3 ((W_3 S_2 W_2) S_1 W_1)``."""
         names = [f"W_{m + 1}" for m in range(self.L)] + ["W_F"]
-
-        def show(node: int | tuple, outer: bool) -> str:
+        parts: list[str] = []
+        stack: list[str | tuple[int | tuple, bool]] = [(self.tree, True)]
+        while stack:  # no recursion: a plan may be 10^5 products deep
+            item = stack.pop()
+            if isinstance(item, str):
+                parts.append(item)
+                continue
+            node, outer = item
             if isinstance(node, int):
-                return names[node]
+                parts.append(names[node])
+                continue
             left, right = node
-            text = f"{show(left, False)} S_{_lowest(left)} {show(right, False)}"
-            return text if outer else f"({text})"
-
-        return show(self.tree, True)
+            parts.append("" if outer else "(")
+            stack += ["" if outer else ")", (right, False), f" S_{_lowest(left)} ", (left, False)]
+        return "".join(parts)
 
 
 def _lowest(node: int | tuple) -> int:
@@ -111,51 +108,14 @@ def chain_plan(L: int, D: int, K: int, P: int) -> ChainPlan:
     The cell of W_j S ... S W_i (0-based weights, W_L = W_F) holds, for each orientation o, the
     cheapest way to form it stored in o as (multiply-adds, transpose views): multiply-adds first
     (products plus scalings), then the fewest views, then the lowest split. A single weight is a
-    leaf, stored as is. The inner dims of the chain are all K, so a cell depends only on its
-    outer dims and length: the O(L) distinct cells are each solved once, O(L²) work per shape.
-    The batch does not enter (see the module docstring).
+    leaf, stored as is. ``chain_table`` fills it bottom-up in O(L), so any depth plans in
+    seconds; the program is built without recursion. The batch does not enter (see the module
+    docstring).
     """
     for name, value in (("L", L), ("D", D), ("K", K), ("P", P)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    d = (D,) + (K,) * L + (P,)  # weight m (W_{m+1}, or W_F for m = L) is d[m+1] × d[m]
-    n = L + 1
-    # table[cols, rows, j - i][o] = ((macs, views), (k - i, fold, sx, sy, matmul, scalings))
-    table: dict[tuple[int, int, int], list] = {}
-    for length in range(1, n + 1):
-        for i in range(n - length + 1):
-            j = i + length - 1
-            signature = (d[i], d[j + 1], j - i)
-            if signature in table:
-                continue
-            if i == j:
-                table[signature] = [((0, 0), ()), None]  # a weight is only ever stored as is
-                continue
-            cell: list = [None, None]
-            for k in range(i, j):  # left = W_j..W_{k+1}, right = W_k..W_i, S_{k+1} between
-                left = table[d[k + 1], d[j + 1], j - k - 1]
-                right = table[d[i], d[k + 1], k - i]
-                rows, mid, cols = d[j + 1], d[k + 1], d[i]
-                matmul = rows * mid * cols
-                floor = (
-                    min(c[0][0] for c in left if c) + min(c[0][0] for c in right if c)
-                    + matmul + mid * min(rows, cols)
-                )
-                if all(c is not None and c[0][0] < floor for c in cell):
-                    continue  # no orientation of this split can win: skip the inner loops
-                for fold, scalings in ((LEFT, rows * mid), (RIGHT, mid * cols)):
-                    for (sx, lx), (sy, ly) in itertools.product(enumerate(left), enumerate(right)):
-                        if lx is None or ly is None:
-                            continue
-                        macs = lx[0][0] + ly[0][0] + matmul + scalings
-                        for form in (AS_IS, TRANSPOSED):
-                            leaf = k + 1 == j
-                            views = lx[0][1] + ly[0][1] + TRANSPOSE_VIEWS[fold, sx, sy, form, leaf]
-                            key = (macs, views)
-                            if cell[form] is None or key < cell[form][0]:
-                                cell[form] = (key, (k - i, fold, sx, sy, matmul, scalings))
-            table[signature] = cell
-    return _compile(L, D, K, P, lambda i, j: table[d[i], d[j + 1], j - i])
+    return _compile(L, D, K, P, chain_table(L, D, K, P))
 
 
 def _compile(L: int, D: int, K: int, P: int, cell: Callable[[int, int], list]) -> ChainPlan:

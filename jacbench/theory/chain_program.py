@@ -120,16 +120,34 @@ class ProgramBuilder:
         return self.top - 1
 
     def build(self, i: int, j: int, o: int) -> tuple[int | tuple, int]:
-        """(tree, result slot) of W_j S ... S W_i stored in orientation o."""
-        if i == j:
-            return i, i
-        split, fold, sx, sy, matmul, scalings = self.cell(i, j)[o][1]
-        k = i + split
-        self.matmul_macs += matmul
-        self.elementwise_macs += scalings
-        self.folds.append(fold)
-        left_tree, x = self.build(k + 1, j, sx)
-        right_tree, y = self.build(i, k, sy)
+        """(tree, result slot) of W_j S ... S W_i stored in orientation o.
+
+        Post-order (the left part, the right part, then their product), walked with a stack
+        rather than recursion, so that a plan of any depth compiles."""
+        stack: list[tuple] = [(i, j, o)]
+        done: list[tuple[int | tuple, int]] = []  # (tree, slot) of the parts made so far
+        while stack:
+            frame = stack.pop()
+            if len(frame) == 3:
+                i, j, o = frame
+                if i == j:
+                    done.append((i, i))
+                    continue
+                split, fold, sx, sy, matmul, scalings = self.cell(i, j)[o][1]
+                k = i + split
+                self.matmul_macs += matmul
+                self.elementwise_macs += scalings
+                self.folds.append(fold)
+                stack += [(i, j, o, k, fold, sx, sy), (i, k, sy), (k + 1, j, sx)]
+                continue
+            right_tree, y = done.pop()
+            left_tree, x = done.pop()
+            done.append(((left_tree, right_tree), self._product(*frame, x, y)))
+        return done.pop()
+
+    def _product(self, i: int, j: int, o: int, k: int, fold: int, sx: int, sy: int,
+                 x: int, y: int) -> int:
+        """Emit Z = X S Y from the slots of its parts; its slot."""
         steps, out = _combine(fold, sx, sy, o, k + 1 == j, x, y, k, self.fresh)
         self._account(i, j, k)
         for op, dst, a, b in steps:  # each partial product is read once: free its slot after
@@ -137,7 +155,7 @@ class ProgramBuilder:
             for slot in (a, b) if op in (MATMUL, LINEAR) else (a,):
                 if slot >= self.n and slot != dst:
                     self.free.append(slot)
-        return (left_tree, right_tree), out
+        return out
 
     def _account(self, i: int, j: int, k: int) -> None:
         """Memory of the product W_j..W_i made from W_j..W_{k+1} and W_k..W_i, per input."""

@@ -8,7 +8,9 @@ multiply-adds (tests/theory/test_cost.py checks them against torch's own count);
 ``jacbench.theory.time_model`` turns each operation into seconds.
 
 A matrix product (m×k)·(k×n) is a GEMM of those sizes; a batch folded into the rows makes m
-larger, a batched product of per-sample factors repeats the small one (``repeat``). Weights are
+larger, a batched product of per-sample factors repeats the small one (``repeat``), and the
+L - 1 identical middle layers are each operation once with a repeat count (a model 10^5 layers
+deep is a few operations, so the time model predicts it in milliseconds). Weights are
 listed as W_1 = 0, ..., W_F = L, with weight i of shape d[i+1] × d[i] for d = ``Shape.dims``.
 
 Each mode runs one of these algorithms (``jacbench.catalog``). A mode whose implementation is
@@ -18,10 +20,12 @@ of its products is still a call into the BLAS of its own, whose threads take the
 from the single-threaded code around it (``handed_over``), as an eager mode's do.
 
 >>> ops = operations("reverse", L=3, D=2, K=5, P=4)
->>> sum(op.macs for op in ops if op.kind == GEMM)  # primal 2·5 + 2·5²; adjoints 2·5²·4 + 4·5·2
+>>> sum(op.macs * op.repeat for op in ops if op.kind == GEMM)  # primal 60, adjoints 240
 300
->>> sum(op.calls for op in ops)  # 4 torch calls per layer
+>>> sum(op.calls * op.repeat for op in ops)  # 4 torch calls per layer
 12
+>>> len(operations("reverse", L=100_000, D=2, K=5, P=4))  # the middle layers: one repeated op each
+8
 """
 
 from __future__ import annotations
@@ -101,66 +105,71 @@ def _batch_view(N: int, batched: bool) -> list[Op]:
     return [_view("batch view")] if batched else []
 
 
+def _times(ops: list[Op], layers: int) -> list[Op]:
+    """One middle layer's operations done for ``layers`` identical layers: counted once with a
+    repeat, so a model 10^5 layers deep is a list of a few operations, not 10^5 of them."""
+    return [replace(op, repeat=op.repeat * layers) for op in ops] if layers > 0 else []
+
+
 def _forward(s: Shape, batched: bool) -> list[Op]:
     """``handwritten.forward_jacobian``: 4 calls per layer, 2 views (W_1ᵀ, Jᵀ), 1 for a batch."""
-    L, D, K, N, d = s.L, s.D, s.K, s.N, s.dims
-    ops = [*_batch_view(N, batched), _gemm("primal W_1 x", N, D, K), _view("W_1ᵀ")]
-    for i in range(1, L + 1):
-        ops += [_act(N * K), _scale("tangent ⊙ act'", N * D * K),
-                _gemm(f"tangent W_{i + 1 if i < L else 'F'}", N * D, K, d[i + 1])]
-        if i < L:
-            ops.append(_gemm(f"primal W_{i + 1}", N, K, K))
-    return [*ops, _view("Jᵀ")]
+    L, D, K, P, N = s.L, s.D, s.K, s.P, s.N
+    return [*_batch_view(N, batched), _gemm("primal W_1 x", N, D, K), _view("W_1ᵀ"),
+            *_times([_act(N * K), _scale("tangent ⊙ act'", N * D * K),
+                     _gemm("tangent W_2..W_L", N * D, K, K), _gemm("primal W_2..W_L", N, K, K)],
+                    L - 1),
+            _act(N * K), _scale("tangent ⊙ act'", N * D * K), _gemm("tangent W_F", N * D, K, P),
+            _view("Jᵀ")]
 
 
 def _primal(s: Shape, batched: bool) -> list[Op]:
     """``handwritten.primal_activations``: a_1..a_L, 2 calls per layer (y is never formed)."""
     L, D, K, N = s.L, s.D, s.K, s.N
-    ops = [*_batch_view(N, batched), _gemm("primal W_1 x", N, D, K), _act(N * K)]
-    for i in range(1, L):
-        ops += [_gemm(f"primal W_{i + 1}", N, K, K), _act(N * K)]
-    return ops
+    return [*_batch_view(N, batched), _gemm("primal W_1 x", N, D, K), _act(N * K),
+            *_times([_gemm("primal W_2..W_L", N, K, K), _act(N * K)], L - 1)]
 
 
 def _reverse(s: Shape, batched: bool) -> list[Op]:
     """``handwritten.reverse_jacobian``: the primal, then per layer a scaling and a product."""
-    K, P, N, d = s.K, s.P, s.N, s.dims
-    ops = _primal(s, batched)
-    for i in range(s.L - 1, -1, -1):
-        ops += [_scale("adjoint ⊙ act'", N * P * K), _gemm(f"adjoint W_{i + 1}", N * P, K, d[i])]
-    return ops
+    L, D, K, P, N = s.L, s.D, s.K, s.P, s.N
+    scale = _scale("adjoint ⊙ act'", N * P * K)
+    return [*_primal(s, batched), *_times([scale, _gemm("adjoint W_L..W_2", N * P, K, K)], L - 1),
+            scale, _gemm("adjoint W_1", N * P, K, D)]
 
 
 def _chain(s: Shape, batched: bool) -> list[Op]:
     """``modes.chain``: a pure plan runs that mode; otherwise the primal, then the plan's program.
 
     Slots track (rows, cols, per sample). A product with a weight folds the batch into its rows;
-    one of two per-sample factors is a batched GEMM: the small product, repeated N times.
+    one of two per-sample factors is a batched GEMM: the small product, repeated N times. Equal
+    operations are counted once with a repeat (the sums do not depend on their order).
     """
     plan = chain_plan(s.L, s.D, s.K, s.P)
     if plan.kind in ("forward", "reverse"):
         return (_forward if plan.kind == "forward" else _reverse)(s, batched)
     N, d = s.N, s.dims
     shape: dict[int, tuple[int, int, bool]] = {m: (d[m + 1], d[m], False) for m in range(s.L + 1)}
-    ops = _primal(s, batched)
+    counts: dict[tuple, int] = {}  # an operation's arguments -> how many times it is done
     for op, out, a, b in plan.program:
         r, c, mine = shape[a]
         if op == SCALE:
             shape[out] = (r, c, True)
-            ops.append(_scale("partial ⊙ act'", N * r * c))
-            continue
-        if op not in (MATMUL, LINEAR):
+            key: tuple = ("scale", N * r * c)
+        elif op not in (MATMUL, LINEAR):
             shape[out] = (c, r, mine)
-            ops.append(_view("transpose"))
-            continue
-        rb, cb, theirs = shape[b]
-        c2 = rb if op == LINEAR else cb
-        shape[out] = (r, c2, True)
-        if mine and not theirs:  # the batch folds into the rows of a GEMM with a weight
-            ops.append(_gemm("chain product", N * r, c, c2))
+            key = ("view",)
         else:
-            ops.append(_gemm("chain product", r, c, c2, weight=False, repeat=N))
-    return ops
+            rb, cb, theirs = shape[b]
+            c2 = rb if op == LINEAR else cb
+            shape[out] = (r, c2, True)
+            # the batch folds into the rows of a GEMM with a weight; else a batched GEMM
+            key = ("gemm", N * r, c, c2, True, 1) if mine and not theirs else (
+                "gemm", r, c, c2, False, N)
+        counts[key] = counts.get(key, 0) + 1
+    made = {"scale": lambda e: _scale("partial ⊙ act'", e), "view": lambda: _view("transpose"),
+            "gemm": lambda m, k, n, w, rep: _gemm("chain product", m, k, n, weight=w, repeat=rep)}
+    done = [_times([made[key[0]](*key[1:])], count) for key, count in counts.items()]
+    return [*_primal(s, batched), *(op for ops in done for op in ops)]
 
 
 def _library_reverse(loop: bool, fallback: bool) -> Callable[..., list[Op]]:
@@ -171,21 +180,16 @@ def _library_reverse(loop: bool, fallback: bool) -> Callable[..., list[Op]]:
     """
 
     def ops_of(s: Shape, batched: bool) -> list[Op]:
-        L, P, N, d = s.L, s.P, s.N, s.dims
-        ops: list[Op] = []
-        for m in range(L + 1):
-            ops.append(_gemm(f"primal W_{m + 1}", N, d[m], d[m + 1]))
-            if m < L:
-                ops.append(_act(N * d[m + 1]))
+        L, D, K, P, N = s.L, s.D, s.K, s.P, s.N
         rows, repeat = (N, P) if loop else (N * P, 1)
-        for m in range(L, -1, -1):
-            ops.append(_gemm(f"seed rows W_{m + 1}", rows, d[m + 1], d[m], repeat=repeat))
-            if m > 0 and fallback:
-                ops.append(_dense_scale("adjoint ⊙ act', seed by seed", N, d[m], P))
-            elif m > 0:
-                ops.append(_scale("adjoint ⊙ act'", N * d[m] * (1 if loop else P),
-                                  repeat=P if loop else 1))
-        return ops
+        scale = (_dense_scale("adjoint ⊙ act', seed by seed", N, K, P) if fallback else
+                 _scale("adjoint ⊙ act'", N * K * (1 if loop else P), repeat=P if loop else 1))
+        return [_gemm("primal W_1", N, D, K), _act(N * K),
+                *_times([_gemm("primal W_2..W_L", N, K, K), _act(N * K)], L - 1),
+                _gemm("primal W_F", N, K, P),
+                _gemm("seed rows W_F", rows, P, K, repeat=repeat), scale,
+                *_times([_gemm("seed rows W_L..W_2", rows, K, K, repeat=repeat), scale], L - 1),
+                _gemm("seed rows W_1", rows, K, D, repeat=repeat)]
 
     return ops_of
 
@@ -195,17 +199,18 @@ def _library_forward(fallback: bool) -> Callable[..., list[Op]]:
     one-hot seed columns pushed through densely; ``fallback`` scales act' seed by seed."""
 
     def ops_of(s: Shape, batched: bool) -> list[Op]:
-        L, D, N, d = s.L, s.D, s.N, s.dims
-        ops: list[Op] = []
-        for m in range(L + 1):
-            ops += [_gemm(f"primal W_{m + 1}", N, d[m], d[m + 1]),
-                    _gemm(f"zero tangent W_{m + 1}", N, d[m], d[m + 1], weight=False),
-                    _gemm(f"seed columns W_{m + 1}", N * D, d[m], d[m + 1])]
-            if m < L:
-                ops.append(_act(N * d[m + 1]))
-                ops.append(_dense_scale("tangent ⊙ act', seed by seed", N, d[m + 1], D)
-                           if fallback else _scale("tangent ⊙ act'", N * D * d[m + 1]))
-        return ops
+        L, D, K, P, N = s.L, s.D, s.K, s.P, s.N
+
+        def layer(name: str, rows: int, cols: int) -> list[Op]:
+            return [_gemm(f"primal {name}", N, rows, cols),
+                    _gemm(f"zero tangent {name}", N, rows, cols, weight=False),
+                    _gemm(f"seed columns {name}", N * D, rows, cols)]
+
+        scale = (_dense_scale("tangent ⊙ act', seed by seed", N, K, D) if fallback
+                 else _scale("tangent ⊙ act'", N * D * K))
+        return [*layer("W_1", D, K), _act(N * K), scale,
+                *_times([*layer("W_2..W_L", K, K), _act(N * K), scale], L - 1),
+                *layer("W_F", K, P)]
 
     return ops_of
 

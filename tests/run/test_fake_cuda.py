@@ -191,7 +191,7 @@ def test_the_h200s_launch_timed_calibration_is_refused_not_stored():
     assert any("bandwidth" in p for p in implausible(h200))
     said, calls = [], []
 
-    def calibrate(device, dtype):
+    def calibrate(device, dtype, modes=None):
         calls.append(device)
         return h200
 

@@ -37,16 +37,19 @@ def test_a_mixed_chain_plan_does_what_the_plan_counts() -> None:
     L, D, K, P, N = 4, 64, 8, 64, 3
     assert chain_plan(L, D, K, P).kind == "mixed"
     assert _work(operations("chain", L, D, K, P, N)) == chain_cost(L, D, K, P, N)
-    batched = [op for op in operations("chain", L, D, K, P, N) if op.repeat == N]
-    assert batched and all(op.weight_elems == 0 for op in batched)  # per-sample factors
+    products = [op for op in operations("chain", L, D, K, P, N) if op.name == "chain product"]
+    per_sample = [op for op in products if op.weight_elems == 0]  # two per-sample factors
+    assert per_sample and all(op.repeat % N == 0 for op in per_sample)  # a batched GEMM
+    assert all(op.m % N == 0 for op in products if op.weight_elems)  # the batch in the rows
 
 
 @pytest.mark.parametrize(("mode", "per_layer", "fixed"), [("forward", 4, 2), ("reverse", 4, 0)])
 def test_calls_are_the_documented_ones(mode: str, per_layer: int, fixed: int) -> None:
     for L in (1, 2, 7):
-        assert sum(op.calls for op in operations(mode, L, 5, 4, 3)) == per_layer * L + fixed
+        ops = operations(mode, L, 5, 4, 3)
+        assert sum(op.calls * op.repeat for op in ops) == per_layer * L + fixed
         batch = operations(mode, L, 5, 4, 3, batch=2)
-        assert sum(op.calls for op in batch) == per_layer * L + fixed + 1  # the batch view
+        assert sum(op.calls * op.repeat for op in batch) == per_layer * L + fixed + 1  # batch view
 
 
 def test_reverse_shapes_by_hand() -> None:
