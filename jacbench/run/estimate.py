@@ -14,6 +14,7 @@ The counts are the point's own (``run.point_theory``), which the runner later re
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from jacbench.catalog import CATALOG
 from jacbench.results.point import Point
@@ -34,8 +35,8 @@ COMPILE_S = {"eager": 0.0, "native": 0.2, "jax-jit": 0.5, "torch.compile": 8.0, 
 PROBES_S = 0.1  # two speed probes around the timing
 CALLS_PER_MEASUREMENT = 3
 #: Above this many steps the estimate looks at an even sample of them and scales it up: a point's
-#: theory costs about 0.1 ms, so 10^6 points would take minutes only to say how long they take.
-SAMPLE_STEPS = 2000
+#: theory costs about 1 ms, so 10^6 points would take many minutes only to say how long.
+SAMPLE_STEPS = 500
 
 
 def _kind(device: str) -> str:
@@ -69,13 +70,12 @@ def estimate_setup_s(pairs: Iterable[tuple[str, str]]) -> float:
     return sum(SETUP_S[_kind(device)] for device, _ in set(pairs))
 
 
-def estimate_steps_s(steps: Sequence[tuple[Point, tuple[str, ...]]],
-                     settings: Settings) -> tuple[float, int]:
-    """Seconds to check and time the steps (a point and its modes each), and how many steps
-    that looked at: every one, or an even sample of ``SAMPLE_STEPS`` scaled up to them all."""
+def estimate_steps_s(steps: Sequence[tuple[Any, ...]], settings: Settings) -> tuple[float, int]:
+    """Seconds to check and time the steps (each a point, its modes, and maybe more), and how
+    many steps that looked at: every one, or an even sample of ``SAMPLE_STEPS`` scaled up."""
     count = len(steps)
     if count <= SAMPLE_STEPS:
-        return sum(estimate_point_s(p, ms, settings) for p, ms in steps), count
+        return sum(estimate_point_s(s[0], s[1], settings) for s in steps), count
     sample = [steps[i * count // SAMPLE_STEPS] for i in range(SAMPLE_STEPS)]
-    seconds = sum(estimate_point_s(p, ms, settings) for p, ms in sample)
+    seconds = sum(estimate_point_s(s[0], s[1], settings) for s in sample)
     return seconds * count / SAMPLE_STEPS, SAMPLE_STEPS

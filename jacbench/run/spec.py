@@ -62,6 +62,8 @@ class SweepSpec:
 
     def modes_at(self, point: Point) -> tuple[str, ...]:
         """The modes measured at ``point``: the sweep's, then the point's extras."""
+        if not self.extra_modes:
+            return self.settings.modes
         extra = self._extras.get(point, ())
         return self.settings.modes + tuple(m for m in extra if m not in self.settings.modes)
 
@@ -208,10 +210,11 @@ def build_spec(
     extras: dict[tuple[int, ...], tuple[str, ...]] = {}
     shapes = _shapes(config.get("grid", [{}]), overrides, extras)
     points = tuple(
-        Point(device=dev, dtype=dt, activation=act, bias=bias, seed=seed, **shape)
+        Point(dev, dt, act, bias, shape["L"], shape["D"], shape["K"], shape["P"],
+              shape["batch"], seed)
         for dev in devices for dt in dtypes for act in activations for shape in shapes
     )
-    extra_modes = () if "modes" in overrides else tuple(
+    extra_modes = () if "modes" in overrides or not extras else tuple(
         (p, extras[key]) for p in points
         if (key := tuple(getattr(p, a) for a in AXES)) in extras)
     return SweepSpec(points, settings,

@@ -81,9 +81,17 @@ def slice_of(spec: SweepSpec, shard: Shard) -> SweepSpec:
 
 
 def _todo(spec: SweepSpec, done: set[tuple]) -> list[tuple[Point, tuple[str, ...]]]:
-    todo = [(p, tuple(m for m in spec.modes_at(p) if key(p, m) not in done))
-            for p in spec.points]
-    return [(p, ms) for p, ms in todo if ms]
+    """Each point with the modes not yet done there; a point's key is built once, not per
+    mode, and not at all in an empty folder (a grid of 10^6 points stays quick)."""
+    if not done:
+        return [(p, spec.modes_at(p)) for p in spec.points]
+    todo = []
+    for p in spec.points:
+        fields = key(p, "")[2:]  # KEY_COLUMNS: role, mode, then the point's fields
+        left = tuple(m for m in spec.modes_at(p) if (Role.SWEEP, m, *fields) not in done)
+        if left:
+            todo.append((p, left))
+    return todo
 
 
 def _steps(spec: SweepSpec, done: set[tuple]) -> list[Step]:
@@ -112,7 +120,7 @@ def _check_estimate(steps: list[Step], settings: Settings, yes: bool,
                     say: Callable[[str], None]) -> list[float]:
     """Say how long the steps will take, refuse above ESTIMATE_LIMIT_S without --yes, and
     return each step's estimate for the progress (a sample's mean each, on a huge grid)."""
-    total, seen = estimate_steps_s([(p, ms) for p, ms, _ in steps], settings)
+    total, seen = estimate_steps_s(steps, settings)
     total += estimate_setup_s({(p.device, p.dtype) for p, _, _ in steps})
     points = sum(role == Role.SWEEP for _, _, role in steps)
     how = "" if seen == len(steps) else f", from an even sample of {seen} of them"
