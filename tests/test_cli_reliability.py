@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_cli import TINY, one_line, snapshot
+from test_cli import TINY, folder_with_results, one_line, snapshot
 
 from jacbench.cli import main
 from jacbench.results import storage
@@ -149,6 +149,7 @@ def test_a_finished_sweep_whose_plots_fail_still_exits_0(tmp_path, capsys, stead
 def test_the_default_folder_is_named_after_the_preset_not_the_day():
     first = sweep.default_out(("cpu",), "quick")
     assert first.name.startswith("quick-") and first.name.endswith("-cpu")
+    assert first.parent == Path("runs")  # git-ignored, apart from the shipped results/
     assert first == sweep.default_out(("cpu",), "quick")
 
 
@@ -191,3 +192,103 @@ def test_the_cli_never_leaves_a_stale_temporary(tmp_path, steady_machine):
     (out / ".part-dead-s0-x.tmp").write_bytes(b"half a file from a killed run")
     assert main(["sweep", *TINY, "--out", str(out)]) == 0
     assert not list(Path(out).glob(".*.tmp"))
+
+
+def test_every_command_works_on_the_rest_of_a_folder_with_damaged_files(tmp_path, capsys):
+    """Issue 21, item 7: a zero-byte part, a truncated drift-check file, a corrupt run record and
+    calibration each cost only themselves, in one line naming them."""
+    from factories import grid, make_rows, write_rows
+
+    folder = write_rows(tmp_path / "f", make_rows(grid(D=[4, 64]), ("forward", "reverse")))
+    (folder / "part-zero-s0.parquet").write_bytes(b"")
+    (folder / "_stability").mkdir()
+    (folder / "_stability" / "cut-s0.parquet").write_bytes(b"PAR1\0\0")
+    (folder / "_runs").mkdir()
+    (folder / "_runs" / "broken.json").write_text('{"run_id": ')
+    (folder / "_calibration-broken-s0.json").write_text("[]]")
+    assert main(["status", str(folder)]) == 0
+    captured = capsys.readouterr()
+    assert "run run-1 on testhost: 4 rows" in captured.out
+    assert "Traceback" not in captured.err
+    for name in ("part-zero-s0.parquet", "cut-s0.parquet", "broken.json"):
+        assert sum(name in line for line in captured.err.splitlines()) == 1, captured.err
+    assert main(["report", str(folder)]) == 0
+    assert "_calibration-broken-s0.json" in capsys.readouterr().err
+    assert main(["compare", str(folder), str(folder)]) == 0
+    assert main(["plot", str(folder)]) == 0
+
+
+def test_a_point_locked_by_a_stopped_process_is_waited_on_then_skipped_not_hung(
+        tmp_path, steady_machine):
+    """Issue 21, item 9: a lock held by a stopped (SIGSTOP) process costs ``lock_wait``, said
+    in a line naming the holder, then the point is skipped with a line; nothing hangs."""
+    import io
+    import json
+    import threading
+
+    from jacbench.run.spec import build_spec
+
+    out = tmp_path / "out"
+    out.mkdir()
+    spec = build_spec({"lock_wait": 1, "stability_points": 0, "modes": ["forward"],
+                       "rounds": 1, "min_run_time": 0.002},
+                      {"L": [1], "D": [2], "K": [2], "P": [2]})
+    (point,) = spec.points
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import json, os, signal, sys\n"
+         "from pathlib import Path\n"
+         "from jacbench.results.run_writer import mark_holder, point_lock\n"
+         f"lock = point_lock(Path({str(out)!r}), json.loads({json.dumps(point.key())!r}))\n"
+         "lock.acquire()\nmark_holder(lock)\nprint('held', flush=True)\n"
+         "os.kill(os.getpid(), signal.SIGSTOP)\n"],
+        stdout=subprocess.PIPE, text=True)
+    said = io.StringIO()
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        outcomes: list[sweep.SweepOutcome] = []
+        thread = threading.Thread(target=lambda: outcomes.append(
+            sweep.run_sweep(spec, out, progress=False, stream=said)), daemon=True)
+        thread.start()
+        thread.join(timeout=120)
+        assert outcomes, "the sweep hung on a lock held by a stopped process"
+    finally:
+        holder.kill()
+        holder.wait()
+    lines = said.getvalue().splitlines()
+    waiting = [line for line in lines if line.startswith("waiting up to")]
+    assert len(waiting) == 1 and f"pid {holder.pid} on" in waiting[0], lines
+    skipped = [line for line in lines if line.startswith("skipped")]
+    assert len(skipped) == 1 and "still held" in skipped[0] and point.label() in skipped[0]
+    assert outcomes[0].new_rows == 0 and read_results(out).empty
+
+
+REPOSITORY = Path(__file__).parents[1]
+
+
+@pytest.mark.parametrize("how", ["marker", "git", "shipped"])
+def test_a_sweep_never_writes_into_or_resumes_from_a_folder_the_repository_ships(
+        tmp_path, capsys, no_measuring, how):
+    """Issue 21, item 8: `make sweep` on a host named like the one of a committed run resumed
+    that run and measured nothing; a shipped folder is refused in one line (exit 2)."""
+    if how == "shipped":  # the committed run the issue resumed, as it is in the repository
+        out = REPOSITORY / "results" / "default-vm-cpu"
+    else:
+        out = tmp_path / "repo" / "results" / "ref"
+        folder_with_results(out)
+        if how == "marker":
+            (out / "_shipped").write_text("reference run\n")
+        else:
+            subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+            subprocess.run(["git", "-C", str(tmp_path / "repo"), "add", "results"], check=True)
+    before = snapshot(out)
+    for flags in ([], ["--shards", "2"]):
+        assert main(["sweep", *TINY, "--out", str(out), *flags]) == 2
+        line = one_line(capsys.readouterr().err)
+        assert "the repository ships" in line and "--out" in line
+    assert snapshot(out) == before
+
+
+def test_the_repository_marks_every_folder_it_ships():
+    folders = [p for p in (REPOSITORY / "results").iterdir() if p.is_dir()]
+    assert folders and all((p / "_shipped").is_file() for p in folders)
+    assert "/runs/" in (REPOSITORY / ".gitignore").read_text().split()

@@ -5,13 +5,20 @@ status says what is done and what to resubmit, and bad cluster flags are one lin
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from test_cli import one_line
 
 from jacbench.cli import main
 from jacbench.results.folder import read_results
+from jacbench.results.point import POINT_FIELDS
 from jacbench.results.schema import KEY_COLUMNS
 
 GRID = ["--L", "1", "--K", "2", "--P", "2", "--D", "1", "2", "3", "4", "5",
@@ -66,6 +73,69 @@ def test_a_lost_shard_is_reported_and_resubmitting_it_measures_only_what_is_miss
     assert len(keys(out)) == len(set(keys(out))) == 10
     capsys.readouterr()
     assert main(["status", str(out)]) == 0
+
+
+def _sweep_rows(folder: Path) -> dict[tuple, tuple]:
+    """Each stored sweep row's (point, mode) -> what identifies that very measurement."""
+    rows = read_results(folder).query("role == 'sweep'")
+    return {(*(r[c] for c in POINT_FIELDS), r["mode"]): (r["measured_at"], r["time_median_s"],
+                                                         r["run_id"], r["shard"])
+            for r in rows.to_dict("records")}
+
+
+def _done_per_shard(said: str) -> list[int]:
+    return [int(line.split(":")[1].split("/")[0]) for line in said.splitlines()
+            if line.strip().startswith("shard ")]
+
+
+@pytest.mark.slow
+def test_the_recovery_status_prints_keeps_every_earlier_row_and_measures_each_point_once(
+        tmp_path, capsys):
+    """Issue 21, item 1: a shard killed mid-run and a shard whose part is lost, resubmitted with
+    the command status prints, end with every point once and every earlier row kept."""
+    out, config = tmp_path / "out", tmp_path / "settings.toml"
+    config.write_text("stability_points = 0\nprobe_threshold = 0\n")  # no re-runs: quick
+    grid = ["--L", "1", "--K", "2", "--P", "2", "--D", *map(str, range(1, 10)), "--modes",
+            "forward", "reverse", "--rounds", "1", "--min-run-time", "0.05", "--no-report",
+            "--no-progress", "--device", "cpu", "--config", str(config), "--out", str(out)]
+    assert main(["sweep", *grid, "--shards", "3", "--only-shards", "0,2"]) == 0
+    (record,) = [json.loads(p.read_text()) for p in (out / "_runs").glob("*.json")]
+    run_id = record["run_id"]
+    shard_1 = [sys.executable, "-m", "jacbench", "sweep", *grid, "--shard", "1/3", "--run-id",
+               run_id, "--yes"]
+    proc = subprocess.Popen(shard_1, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while sum(row[3] == 1 for row in _sweep_rows(out).values()) < 2:  # one point
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)  # kill -9 mid-run
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    for part in out.glob(f"part-{run_id}-s2*.parquet"):
+        part.unlink()  # shard 2's node died and took its part with it
+    earlier = _sweep_rows(out)
+    capsys.readouterr()
+    assert main(["status", str(out)]) == 1
+    said = capsys.readouterr().out
+    before = _done_per_shard(said)
+    assert before[0] == 3 and 1 <= before[1] < 3 and before[2] == 0, said
+    command = said.split("resubmit what is missing with:")[1].strip().splitlines()[0]
+    assert "--only-shards 1,2" in command
+    assert main(command.split()[3:]) == 0  # after "python -m jacbench"
+
+    after = _sweep_rows(out)
+    assert len(after) == 9 * 2  # every (point, mode), and once: the table's keys
+    raw = pd.read_parquet(out)  # every part's rows, nothing dropped as a duplicate
+    assert len(raw) == 9 * 2 and not raw.duplicated([*POINT_FIELDS, "mode"]).any()
+    assert {k: after[k] for k in earlier} == earlier  # every earlier row kept as it was
+    capsys.readouterr()
+    assert main(["status", str(out)]) == 0
+    now = _done_per_shard(capsys.readouterr().out)
+    assert now == [3, 3, 3] and all(a >= b for a, b in zip(now, before, strict=True))
 
 
 def test_a_shard_run_by_hand_runs_only_its_slice(tmp_path, steady_machine):

@@ -119,14 +119,16 @@ def submit_sweep(args: argparse.Namespace, spec: Any, devices: tuple[str, ...],
                  out: Path, recorded: Any) -> int:
     """Submit the shards of this sweep and, unless --no-wait, wait with progress lines. The
     run's record keeps ``recorded``: the spec as the shards resolve their devices."""
-    from jacbench.results.folder import done_rows, jobs_folder, read_results
+    from jacbench.results.folder import DONE_COLUMNS, done_rows, jobs_folder, read_results
     from jacbench.results.point import POINT_FIELDS
+    from jacbench.results.shipped import check_not_shipped
     from jacbench.results.storage import check_writable
     from jacbench.run.submit import submit_shards, wait
 
     if args.shard:
         raise UserError("give --shard (run one slice here) or --shards (submit them all)")
     options = _options(args, devices)
+    check_not_shipped(out)
     check_writable(out)
     run_id = args.run_id or uuid.uuid4().hex[:12]
     argv = [*measure_flags(args.argv), *([] if args.out else ["--out", str(out)])]
@@ -136,7 +138,8 @@ def submit_sweep(args: argparse.Namespace, spec: Any, devices: tuple[str, ...],
     total = len(spec.points)
 
     def done() -> int:
-        return len(done_rows(read_results(out), run_id).drop_duplicates(list(POINT_FIELDS)))
+        done_now = done_rows(read_results(out, DONE_COLUMNS), run_id)
+        return len(done_now.drop_duplicates(list(POINT_FIELDS)))
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)

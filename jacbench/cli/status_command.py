@@ -16,12 +16,12 @@ __all__ = ["print_status"]
 
 
 def print_status(folder: Path) -> int:
-    from jacbench.results.folder import read_results, read_run_records
+    from jacbench.results.folder import DONE_COLUMNS, read_results, read_run_records
     from jacbench.run.status import resubmit_command, run_status
 
     if not folder.is_dir():
         raise UserError(f"{folder} is not a results folder")
-    frame = read_results(folder)
+    frame = read_results(folder, DONE_COLUMNS)  # what is done, read quickly
     records = read_run_records(folder)
     if not records:
         _print_runs(frame)

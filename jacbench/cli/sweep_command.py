@@ -60,7 +60,8 @@ def add_sweep_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentP
         f"(default {default.max_call_time:g} s)")
     add("--preset", metavar="NAME", help="a built-in grid: default, quick, seed")
     add("--config", metavar="FILE.toml", help="a grid in the presets' TOML form")
-    add("--out", metavar="DIR", help="results folder (default results/<preset>-<host>-<devices>/)")
+    add("--out", metavar="DIR", help="results folder (default runs/<preset>-<host>-<devices>/;"
+        " never a folder the repository ships under results/)")
     add("--seed", type=int, metavar="N", help="model and input seed (0 to 2**63-1)")
     add("--threads", type=positive_int, metavar="N",
         help="torch intra-op threads (default: torch's own choice)")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
+import os
 import platform
 import socket
 import subprocess
@@ -47,6 +49,23 @@ def git_commit() -> str:
     return commit + ("+dirty" if dirty else "")
 
 
+@lru_cache(maxsize=1)
+def machine_id() -> str:
+    """A digest of what tells this machine from another of the same host name and CPU model:
+    /etc/machine-id where readable (stable across boots), the CPU count, the total memory, the
+    OS and the architecture. Resume trusts earlier rows only where it matches."""
+    try:
+        ident = Path("/etc/machine-id").read_text().strip()
+    except OSError:
+        ident = ""
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        memory = 0
+    parts = (ident, os.cpu_count(), memory, platform.system(), platform.machine())
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
 def package_version(name: str) -> str:
     """An installed package's version without importing it ('' when it is not installed)."""
     try:
@@ -84,6 +103,7 @@ def run_environment() -> dict[str, object]:
         "cpu_model": cpu_model(),
         "num_threads": torch.get_num_threads(),
         "host": socket.gethostname(),
+        "machine_id": machine_id(),
         "platform": f"{platform.system()} {platform.release()} {platform.machine()}",
         "python_version": platform.python_version(),
         "git_commit": git_commit(),

@@ -5,49 +5,47 @@ rows of every run as one table, since pyarrow skips names starting with ``_`` or
 
     DIR/results.parquet                  rows of runs before schema 3 (read, never appended to)
     DIR/part-<run>-s<shard>.parquet      the sweep rows of one run (or one shard of a run)
-    DIR/_stability/<run>-s<shard>.parquet  that run's drift-check repeats, out of the table
-    DIR/_calibration-<run>-s<shard>.json the time model's calibrations that run measured
+    DIR/part-<run>-s<shard>-a<N>.parquet the rows of its N-th resubmission or resumption
+    DIR/_stability/<run>-s<shard>[-a<N>].parquet  that attempt's drift-check repeats
+    DIR/_calibration-<run>-s<shard>[-a<N>].json   the time model's calibrations it measured
     DIR/_runs/<run>.json                 what was submitted for a sharded run (its record)
     DIR/_jobs/                           submitit's logs of the shards' jobs
     DIR/.locks/                          file locks: one for writing, one per point measured
     DIR/_plots/, DIR/_report.md          what plot and report write
+    DIR/[_stability/]_<name>.damaged     a file that could not be read, set aside (one line)
 
 Each process writes only its own files, atomically (``storage.write_atomically``), its part
-after every point: no run can overwrite another's rows. A run that measures again a point
-another run left failed removes that old row from the other's part under the folder's write
-lock, so every (point, mode) is in the folder once. What is done (``done_rows``) is decided here
-too: resume, status and the wait for shards all ask this one function.
+after every point: no run can overwrite another's rows, and no attempt an earlier attempt's
+(a resubmitted shard claims the next free attempt name under the write lock). A run that
+measures again a point another run left failed removes that old row from the other's part under
+the folder's write lock, so every (point, mode) is in the folder once. What is done
+(``done_rows``) is decided here too: resume, status and the wait for shards all ask it.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-from filelock import FileLock
 
 from jacbench.results.run_record import RunRecord, record_from_json, record_to_json
-from jacbench.results.schema import SAME_MEASUREMENT, Role, Status
+from jacbench.results.schema import IDENTITY_COLUMNS, SAME_MEASUREMENT, Role, Status
 from jacbench.results.storage import (
+    DamagedFile,
     ResultsError,
     empty_frame,
     read_file,
-    to_table,
     upgrade,
-    write_file,
     write_text,
 )
 from jacbench.theory.time_model import MachineModel, models_from_json, models_to_json
 
-__all__ = ["LEGACY_FILE", "RunWriter", "data_files", "done_rows", "jobs_folder", "point_lock",
-           "read_calibrations", "read_results", "read_run_records", "run_tag",
-           "write_calibrations", "write_run_record"]
+__all__ = ["LEGACY_FILE", "data_files", "done_rows", "jobs_folder", "notice",
+           "read_calibrations", "read_or_set_aside", "read_results", "read_run_records",
+           "run_tag", "set_aside", "write_calibrations", "write_run_record"]
 
 LEGACY_FILE = "results.parquet"
 PART_PREFIX = "part-"
@@ -56,6 +54,7 @@ CALIBRATION_PREFIX = "_calibration"
 RUNS_DIR = "_runs"
 JOBS_DIR = "_jobs"
 LOCKS_DIR = ".locks"
+DAMAGED_SUFFIX = ".damaged"
 
 
 def run_tag(run_id: str, shard: int) -> str:
@@ -92,25 +91,62 @@ def data_files(directory: Path) -> list[Path]:
     return files
 
 
-def read_results(directory: str | Path) -> pd.DataFrame:
+#: The columns that say what is done, where and how (resume, status, the wait for shards), and
+#: those the upgrades and ``newest`` read: reading only these keeps a resume quick.
+DONE_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys((
+    *SAME_MEASUREMENT, *IDENTITY_COLUMNS, "status", "measured_at", "run_id", "shard", "shards",
+    "schema_version", "device", "matmul_precision", "allocation", "host")))
+
+
+def read_results(directory: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Every row of a results folder as one table (empty, with every column, when there are
-    none); of two rows of the same measurement only the newer is kept."""
+    none), or only ``columns`` of it (``DONE_COLUMNS`` or more); of two rows of the same
+    measurement only the newer is kept."""
     directory = Path(directory)
     if not directory.exists():
         return empty_frame()
     if not directory.is_dir():
         raise ResultsError(f"{directory} is not a folder")
     check_hygiene(directory)
-    tables = []
-    for path in data_files(directory):
-        try:
-            tables.append(read_file(path))
-        except FileNotFoundError:  # another run removed it after the listing: nothing lost
-            continue
+    tables = [table for path in data_files(directory)
+              if (table := read_or_set_aside(path, columns)) is not None]
     if not tables:
-        return empty_frame()
+        return empty_frame() if columns is None else empty_frame()[list(tables_columns(columns))]
     frame = upgrade(pa.concat_tables(tables).to_pandas())
     return newest(frame)
+
+
+def notice(line: str) -> None:
+    """One line to the user about a file of the folder that costs only itself."""
+    print(f"jacbench: {line}", file=sys.stderr, flush=True)
+
+
+def set_aside(path: Path, why: str) -> None:
+    """Rename a damaged file to '_<name>.damaged' (skipped by every reader, pandas' too), in one
+    line naming it; the rest of the folder stays usable."""
+    aside = path.with_name(f"_{path.name}{DAMAGED_SUFFIX}")
+    try:
+        path.rename(aside)
+    except FileNotFoundError:  # another reader set it aside first
+        return
+    notice(f"set aside damaged {path} as {aside.name} ({why}); the rest of the folder is used")
+
+
+def tables_columns(columns: Sequence[str]) -> tuple[str, ...]:
+    """The columns a read of ``columns`` returns (the schema version always among them)."""
+    return tuple(dict.fromkeys(("schema_version", *columns)))
+
+
+def read_or_set_aside(path: Path, columns: Sequence[str] | None = None) -> pa.Table | None:
+    """One results file (or ``columns`` of it), or None when it is gone or damaged (then set
+    aside)."""
+    try:
+        return read_file(path, columns)
+    except FileNotFoundError:  # another run removed it after the listing: nothing lost
+        return None
+    except DamagedFile as exc:
+        set_aside(path, str(exc).rsplit("(", 1)[-1].rstrip(")"))
+        return None
 
 
 def newest(frame: pd.DataFrame) -> pd.DataFrame:
@@ -129,85 +165,6 @@ def done_rows(frame: pd.DataFrame, run_id: str | None = None) -> pd.DataFrame:
     return rows if run_id is None else rows[rows["run_id"] == run_id]
 
 
-def point_lock(directory: Path, key: Mapping[str, Any]) -> FileLock:
-    """The lock a process holds while it measures one point, so no two measure it at once."""
-    digest = hashlib.sha1(repr(sorted(key.items())).encode()).hexdigest()[:20]
-    (directory / LOCKS_DIR).mkdir(exist_ok=True)
-    return FileLock(str(directory / LOCKS_DIR / f"point-{digest}.lock"))
-
-
-def _write_lock(directory: Path) -> FileLock:
-    (directory / LOCKS_DIR).mkdir(exist_ok=True)
-    return FileLock(str(directory / LOCKS_DIR / "write.lock"))
-
-
-def _measurements(table: pa.Table) -> list[tuple]:
-    """The SAME_MEASUREMENT key of every row of a table, in row order."""
-    return list(zip(*(table.column(c).to_pylist() for c in SAME_MEASUREMENT), strict=True))
-
-
-class RunWriter:
-    """Writes one run's rows into the folder: its own part and drift-check file, atomically,
-    after every point; superseded rows of other runs are removed under the write lock."""
-
-    def __init__(self, directory: Path, run: str) -> None:
-        self.directory = directory
-        self.part = directory / f"{PART_PREFIX}{run}.parquet"  # run: a ``run_tag``
-        self.stability = directory / STABILITY_DIR / f"{run}.parquet"
-        self.sweep_rows: list[dict[str, Any]] = []
-        self.stability_rows: list[dict[str, Any]] = []
-        with _write_lock(directory):  # no writer is mid-write: every temporary file is stale
-            for stale in [*directory.glob(".*.tmp"), *directory.glob(f"{STABILITY_DIR}/.*.tmp")]:
-                stale.unlink(missing_ok=True)
-
-    def write(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        new = [dict(r) for r in rows]
-        sweep = [r for r in new if r["role"] == Role.SWEEP]
-        with _write_lock(self.directory):
-            if sweep:
-                self._supersede(to_table(sweep))
-                self.sweep_rows = _replaced(self.sweep_rows, sweep)
-                write_file(self.part, to_table(self.sweep_rows))
-            if len(sweep) < len(new):
-                self.stability_rows += [r for r in new if r["role"] != Role.SWEEP]
-                self.stability.parent.mkdir(exist_ok=True)
-                write_file(self.stability, to_table(self.stability_rows))
-
-    def _supersede(self, new: pa.Table) -> None:
-        """Remove from the other files the rows these new rows measure again."""
-        wanted = set(_measurements(new))
-        for path in data_files(self.directory):
-            if path in (self.part, self.stability) or path.parent.name == STABILITY_DIR:
-                continue
-            try:
-                table = read_file(path)
-            except FileNotFoundError:
-                continue
-            stale = pa.array([k in wanted for k in _measurements(table)], pa.bool_())
-            if not pc.any(stale).as_py():
-                continue
-            raw = _raw(path)  # rewrite the file as it was, foreign columns included
-            kept = raw.filter(pc.invert(stale))
-            if kept.num_rows:
-                write_file(path, kept)
-            else:
-                path.unlink()
-
-
-def _raw(path: Path) -> pa.Table:
-    with open(path, "rb") as handle:  # one open: see storage.read_file
-        return pq.read_table(pa.BufferReader(handle.read()))
-
-
-def _replaced(rows: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """This run's rows with any row of the same measurement replaced by its new one."""
-    def key(r: Mapping[str, Any]) -> tuple:
-        return tuple(r.get(c) for c in SAME_MEASUREMENT)
-
-    fresh = {key(r) for r in new}
-    return [r for r in rows if key(r) not in fresh] + new
-
-
 def write_calibrations(directory: Path, models: Iterable[MachineModel], tag: str) -> Path:
     """Store the calibrations a run (``tag``: a ``run_tag``) measured, atomically."""
     path = directory / f"{CALIBRATION_PREFIX}-{tag}.json"
@@ -218,13 +175,14 @@ def write_calibrations(directory: Path, models: Iterable[MachineModel], tag: str
 
 def read_calibrations(directory: str | Path) -> dict[tuple[str, str], MachineModel]:
     """The latest calibration of each (device, dtype) stored in a results folder ({} if none);
-    ValueError (one line, naming the file) for one that does not parse."""
+    one that does not parse is skipped with one line naming it."""
     found: dict[tuple[str, str], MachineModel] = {}
     for path in sorted(Path(directory).glob(f"{CALIBRATION_PREFIX}*.json")):
         try:
             models = models_from_json(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
+        except (ValueError, OSError) as exc:
+            notice(f"skipped the damaged calibration {path} ({_first_line(exc)})")
+            continue
         for m in models:
             old = found.get((m.device, m.dtype))
             if old is None or m.calibrated_at >= old.calibrated_at:
@@ -239,7 +197,16 @@ def write_run_record(directory: Path, record: RunRecord) -> None:
 
 
 def read_run_records(directory: Path) -> list[RunRecord]:
-    """The sharded runs submitted into a folder, oldest first."""
-    records = [record_from_json(p.read_text()) for p in sorted((directory / RUNS_DIR).glob(
-        "*.json"))]
-    return sorted(records, key=lambda r: r.submitted_at)
+    """The sharded runs submitted into a folder, oldest first; a record that does not parse is
+    skipped with one line naming it."""
+    records = []
+    for path in sorted((directory / RUNS_DIR).glob("*.json")):
+        try:
+            records.append(record_from_json(path.read_text(encoding="utf-8")))
+        except (ValueError, TypeError, OSError) as exc:
+            notice(f"skipped the damaged run record {path} ({_first_line(exc)})")
+    return sorted(records, key=lambda r: str(r.submitted_at))
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

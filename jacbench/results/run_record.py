@@ -37,5 +37,15 @@ def record_to_json(record: RunRecord) -> str:
 
 
 def record_from_json(text: str) -> RunRecord:
-    """A record written by ``record_to_json``, or by an older jacbench (no spec)."""
-    return RunRecord(**json.loads(text))
+    """A record written by ``record_to_json``, or by an older jacbench (no spec); ValueError
+    for text that is not one (damaged, or edited by hand)."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("not a run record: a JSON object was expected")
+    record = RunRecord(**data)
+    if not (isinstance(record.run_id, str) and isinstance(record.argv, list)
+            and isinstance(record.shards, int) and record.shards >= 1
+            and isinstance(record.options, dict) and isinstance(record.devices, list)
+            and (record.spec is None or isinstance(record.spec, dict))):
+        raise ValueError("not a run record: a field holds the wrong type")
+    return record

@@ -16,6 +16,9 @@ Schema history (bump SCHEMA_VERSION, add a line, and teach ``storage.upgrade`` t
        timing_method (back-to-back calls, caches warm: no L2 flush), null before.
     5  columns allocation, alloc_cpus and node_shared: what a scheduler (SLURM) gave the run
        ('' and null outside one). Older tables read them as ''/null.
+    6  column machine_id: a digest of what tells one machine from another beyond its host name
+       (``measure.environment.machine_id``); null before, so an older row never counts as this
+       machine's on resume (it is read, reported, and measured again rather than trusted).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import pyarrow as pa
 
 from jacbench.results.point import POINT_FIELDS
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class Role:
@@ -68,6 +71,10 @@ KEY_COLUMNS: tuple[str, ...] = ("role", "mode", *POINT_FIELDS)
 
 #: Environment columns that must match for results to be mixed in one folder without --append.
 COMPATIBILITY_COLUMNS: tuple[str, ...] = ("host", "cpu_model", "torch_version", "cuda_version")
+
+#: Columns that must match too, where a row has them, for a row to count as this machine's: a
+#: row without one (an older schema) is never taken for this machine's on resume.
+IDENTITY_COLUMNS: tuple[str, ...] = ("machine_id",)
 
 #: What tells one machine's rows from another's in a folder that holds several.
 MACHINE_COLUMNS: tuple[str, ...] = ("host", "device_name", *COMPATIBILITY_COLUMNS[1:])
@@ -150,6 +157,8 @@ COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("cpu_model", _str, "CPU model"),
     ("num_threads", _i64, "torch intra-op threads"),
     ("host", _str, "host name"),
+    ("machine_id", _str, "digest of the machine's identity: /etc/machine-id where readable, CPU "
+     "count, total memory, OS and architecture"),
     ("platform", _str, "OS and architecture"),
     ("python_version", _str, "Python version"),
     ("git_commit", _str, "jacbench git commit, where known"),
@@ -172,6 +181,7 @@ ADDED_IN: dict[int, tuple[str, ...]] = {
         "shards"),
     4: ("matmul_precision", "timing_method"),
     5: ("allocation", "alloc_cpus", "node_shared"),
+    6: ("machine_id",),
 }
 
 SCHEMA = pa.schema([pa.field(name, typ) for name, typ, _ in COLUMNS])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from jacbench.results.schema import ADDED_IN, COLUMN_NAMES, SCHEMA, SCHEMA_VERSION, Status
 
-__all__ = ["ResultsError", "check_writable", "empty_frame", "read_file", "to_table",
+__all__ = ["DamagedFile", "ResultsError", "check_writable", "empty_frame", "read_file", "to_table",
            "upgrade", "write_atomically", "write_file", "write_text"]
 
 #: Bytes the up-front write check writes and syncs: a full disk fails it, not the first point.
@@ -32,6 +32,11 @@ _PROBE_BYTES = 1 << 16
 
 class ResultsError(Exception):
     """A results folder that cannot be read or written; the message is meant for the user."""
+
+
+class DamagedFile(ResultsError):
+    """A file whose bytes are not a parquet file (truncated, empty, overwritten): the folder sets
+    it aside and reads the rest."""
 
 
 def to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
@@ -49,24 +54,32 @@ def empty_frame() -> pd.DataFrame:
     return SCHEMA.empty_table().to_pandas()
 
 
-def read_file(path: Path) -> pa.Table:
+def read_file(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
     """One results file as a table in the current schema (extra columns dropped here; a writer
-    that rewrites the file keeps them). ResultsError names the file and what is wrong."""
+    that rewrites the file keeps them), or only ``columns`` of it (a quick read: resume asks
+    for the key columns alone). ResultsError names the file and what is wrong."""
+    wanted = COLUMN_NAMES if columns is None else tuple(dict.fromkeys(
+        ("schema_version", *columns)))
     try:
         # One open, so one inode: another process may replace the file (atomically) while we
         # read, and a reader that opened the path twice could mix the old and the new file.
         with open(path, "rb") as handle:
-            table = pq.read_table(pa.BufferReader(handle.read()))
+            data = pa.BufferReader(handle.read())
+        if columns is None:
+            table = pq.read_table(data)
+        else:
+            stored = set(pq.ParquetFile(data).schema_arrow.names)
+            table = pq.read_table(data, columns=[c for c in wanted if c in stored])
     except FileNotFoundError:
         raise  # removed meanwhile (a part emptied by newer rows): the folder reader skips it
     except (OSError, pa.ArrowException) as exc:
-        raise ResultsError(f"cannot read {path}: not a readable parquet file ({exc})") from None
+        raise DamagedFile(f"cannot read {path}: not a readable parquet file ({exc})") from None
     names = set(table.column_names)
     versions = set(table.column("schema_version").to_pylist()) if "schema_version" in names \
         else set()
     added_later = {c for v, cols in ADDED_IN.items() if versions and min(versions) < v
                    for c in cols}
-    missing = [n for n in COLUMN_NAMES if n not in names and n not in added_later]
+    missing = [n for n in wanted if n not in names and n not in added_later]
     if missing:
         raise ResultsError(f"{path} lacks columns {missing}; was it written by another tool?")
     if not versions <= set(UPGRADES) | {SCHEMA_VERSION}:
@@ -75,8 +88,8 @@ def read_file(path: Path) -> pa.Table:
     for name in added_later - names:
         column = SCHEMA.field(name)
         table = table.append_column(column, pa.nulls(len(table), column.type))
-    table = table.select(list(COLUMN_NAMES))
-    for field in SCHEMA:
+    table = table.select(list(wanted))
+    for field in (SCHEMA.field(name) for name in wanted):
         if not table.schema.field(field.name).type.equals(field.type):
             try:
                 table = table.set_column(table.schema.get_field_index(field.name), field,
@@ -124,8 +137,15 @@ def _from_version_4(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _from_version_5(frame: pd.DataFrame) -> pd.DataFrame:
+    """Version 6 added machine_id, unknown (null) for older rows."""
+    frame.loc[frame["schema_version"] == 5, "schema_version"] = 6
+    return frame
+
+
 #: How a table of an older schema version becomes the current one, a step at a time.
-UPGRADES = {1: _from_version_1, 2: _from_version_2, 3: _from_version_3, 4: _from_version_4}
+UPGRADES = {1: _from_version_1, 2: _from_version_2, 3: _from_version_3, 4: _from_version_4,
+            5: _from_version_5}
 
 
 def upgrade(frame: pd.DataFrame) -> pd.DataFrame:

@@ -13,14 +13,16 @@ The counts are the point's own (``run.point_theory``), which the runner later re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from jacbench.catalog import CATALOG
 from jacbench.results.point import Point
 from jacbench.run.point_theory import point_calls, point_cost
 from jacbench.run.settings import Settings
 
-__all__ = ["COMPILE_S", "RATES", "SETUP_S", "estimate_point_s", "estimate_setup_s"]
+__all__ = ["COMPILE_S", "RATES", "SAMPLE_STEPS", "SETUP_S", "estimate_point_s",
+           "estimate_setup_s", "estimate_steps_s"]
 
 #: Per device type: seconds per framework call, FLOP/s and bytes/s a call is guessed at.
 RATES = {"cpu": (3e-6, 50e9, 10e9), "cuda": (12e-6, 10e12, 1e12)}
@@ -32,6 +34,9 @@ SETUP_S = {"cpu": 10.0, "cuda": 15.0}
 COMPILE_S = {"eager": 0.0, "native": 0.2, "jax-jit": 0.5, "torch.compile": 8.0, "aoti": 18.0}
 PROBES_S = 0.1  # two speed probes around the timing
 CALLS_PER_MEASUREMENT = 3
+#: Above this many steps the estimate looks at an even sample of them and scales it up: a point's
+#: theory costs about 1 ms, so 10^6 points would take many minutes only to say how long.
+SAMPLE_STEPS = 500
 
 
 def _kind(device: str) -> str:
@@ -63,3 +68,14 @@ def estimate_point_s(point: Point, modes: tuple[str, ...], settings: Settings) -
 def estimate_setup_s(pairs: Iterable[tuple[str, str]]) -> float:
     """Seconds of the ceilings and calibration of each (device, dtype) the run measures on."""
     return sum(SETUP_S[_kind(device)] for device, _ in set(pairs))
+
+
+def estimate_steps_s(steps: Sequence[tuple[Any, ...]], settings: Settings) -> tuple[float, int]:
+    """Seconds to check and time the steps (each a point, its modes, and maybe more), and how
+    many steps that looked at: every one, or an even sample of ``SAMPLE_STEPS`` scaled up."""
+    count = len(steps)
+    if count <= SAMPLE_STEPS:
+        return sum(estimate_point_s(s[0], s[1], settings) for s in steps), count
+    sample = [steps[i * count // SAMPLE_STEPS] for i in range(SAMPLE_STEPS)]
+    seconds = sum(estimate_point_s(s[0], s[1], settings) for s in sample)
+    return seconds * count / SAMPLE_STEPS, SAMPLE_STEPS

@@ -14,7 +14,12 @@ import pandas as pd
 
 from jacbench.results.folder import done_rows
 from jacbench.results.point import Point
-from jacbench.results.schema import COMPATIBILITY_COLUMNS, KEY_COLUMNS, Role
+from jacbench.results.schema import (
+    COMPATIBILITY_COLUMNS,
+    IDENTITY_COLUMNS,
+    KEY_COLUMNS,
+    Role,
+)
 from jacbench.results.storage import ResultsError
 from jacbench.run.settings import Settings
 
@@ -22,7 +27,9 @@ __all__ = ["check_compatible", "check_settings", "done_keys", "key"]
 
 
 def _on_this_machine(rows: pd.DataFrame, environment: dict) -> pd.DataFrame:
-    for column in COMPATIBILITY_COLUMNS:
+    """The rows measured here: same host, CPU and software, and the same machine identity (a
+    row of an older schema, without one, is not taken for this machine's)."""
+    for column in (*COMPATIBILITY_COLUMNS, *IDENTITY_COLUMNS):
         rows = rows[rows[column].astype(str) == str(environment[column])]
     return rows
 
@@ -33,7 +40,7 @@ def check_compatible(existing: pd.DataFrame, environment: dict, append: bool) ->
     if append or existing.empty:
         return
     existing = existing[existing["run_id"] != environment["run_id"]]
-    for column in COMPATIBILITY_COLUMNS:
+    for column in (*COMPATIBILITY_COLUMNS, *IDENTITY_COLUMNS):
         theirs = sorted(set(existing[column].dropna().astype(str)))
         mine = str(environment[column])
         if theirs and theirs != [mine]:

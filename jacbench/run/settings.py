@@ -42,3 +42,6 @@ class Settings:
     #: Wall-clock seconds one stretch of a mode (its check, or one timed measurement) may run in
     #: a worker process before the mode is killed and stored as timed out.
     mode_timeout: float = 300.0
+    #: Seconds to wait for a point another process is measuring (its lock held) before skipping
+    #: it with a line saying so: a holder that is stopped or hung must not hang this run.
+    lock_wait: float = 600.0

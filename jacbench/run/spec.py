@@ -25,6 +25,7 @@ import itertools
 import math
 import sys
 from dataclasses import asdict, dataclass, fields
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,15 @@ class SweepSpec:
     #: Modes measured at some points beyond ``settings.modes`` (a grid's ``extra_modes``).
     extra_modes: tuple[tuple[Point, tuple[str, ...]], ...] = ()
 
+    @cached_property
+    def _extras(self) -> dict[Point, tuple[str, ...]]:
+        return dict(self.extra_modes)  # once per spec, not per point: a grid stays linear
+
     def modes_at(self, point: Point) -> tuple[str, ...]:
         """The modes measured at ``point``: the sweep's, then the point's extras."""
-        extra = dict(self.extra_modes).get(point, ())
+        if not self.extra_modes:
+            return self.settings.modes
+        extra = self._extras.get(point, ())
         return self.settings.modes + tuple(m for m in extra if m not in self.settings.modes)
 
     def to_data(self) -> dict[str, Any]:
@@ -147,7 +154,7 @@ def _non_negative_int(name: str, value: Any) -> int:
 #: Upper bounds of the settings: beyond them a value is a typo, not a wish (seconds or counts).
 SETTING_LIMITS: dict[str, float] = {"min_run_time": 60, "max_call_time": 3600, "rounds": 1000,
                                     "stability_points": 100, "max_retries": 100,
-                                    "retry_wait": 600}
+                                    "retry_wait": 600, "lock_wait": 7 * 24 * 3600}
 
 
 def _within_limits(settings: Settings) -> Settings:
@@ -203,10 +210,11 @@ def build_spec(
     extras: dict[tuple[int, ...], tuple[str, ...]] = {}
     shapes = _shapes(config.get("grid", [{}]), overrides, extras)
     points = tuple(
-        Point(device=dev, dtype=dt, activation=act, bias=bias, seed=seed, **shape)
+        Point(dev, dt, act, bias, shape["L"], shape["D"], shape["K"], shape["P"],
+              shape["batch"], seed)
         for dev in devices for dt in dtypes for act in activations for shape in shapes
     )
-    extra_modes = () if "modes" in overrides else tuple(
+    extra_modes = () if "modes" in overrides or not extras else tuple(
         (p, extras[key]) for p in points
         if (key := tuple(getattr(p, a) for a in AXES)) in extras)
     return SweepSpec(points, settings,
@@ -232,6 +240,7 @@ def _settings(merged: dict[str, Any]) -> Settings:
         max_retries=_non_negative_int("max_retries", given("max_retries")),
         retry_wait=_non_negative_float("retry_wait", given("retry_wait")),
         mode_timeout=_positive_float("mode_timeout", given("mode_timeout")),
+        lock_wait=_non_negative_float("lock_wait", given("lock_wait")),
     ))
 
 
@@ -243,21 +252,21 @@ def _shapes(grids: Any, overrides: dict[str, Any],
         raise SpecError("the config's grid list is empty: add a [[grid]] table")
     if not isinstance(grids, list) or not all(isinstance(g, dict) for g in grids):
         raise SpecError("grid must be a list of [[grid]] tables")
-    shapes: list[dict[str, int]] = []
+    shapes: dict[tuple[int, ...], dict[str, int]] = {}  # by value, in order: linear
     for grid in grids:
         bad = set(grid) - _GRID_KEYS
         if bad:
             raise SpecError(f"unknown keys in [[grid]] {grid.get('name', '')!r}: {sorted(bad)}")
         axes = {a: _positive_ints(a, overrides.get(a, grid.get(a, DEFAULT_AXES[a])))
                 for a in AXES}
+        more = (_choices("extra_modes", grid["extra_modes"], mode_names())
+                if extras is not None and "extra_modes" in grid else ())
         for combo in itertools.product(*(axes[a] for a in AXES)):
-            shape = dict(zip(AXES, combo, strict=True))
-            if shape not in shapes:
-                shapes.append(shape)
-            if extras is not None and "extra_modes" in grid:
-                more = _choices("extra_modes", grid["extra_modes"], mode_names())
+            if combo not in shapes:
+                shapes[combo] = dict(zip(AXES, combo, strict=True))
+            if more and extras is not None:
                 extras[combo] = tuple(dict.fromkeys((*extras.get(combo, ()), *more)))
-    return shapes
+    return list(shapes.values())
 
 
 def stability_reference_points(points: tuple[Point, ...], count: int) -> tuple[Point, ...]:

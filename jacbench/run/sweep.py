@@ -4,7 +4,8 @@ Results are written atomically after every completed point, into this run's own 
 results folder (``jacbench.results.folder``), so an interrupted sweep (Ctrl-C, kill -9, a power
 cut) loses at most the point in flight, and the same command then resumes. Several sweeps may
 share a folder: a point is measured under a lock, and a point another process is measuring is
-left for later and then skipped if that process measured it.
+left for later and then skipped if that process measured it; a lock still held is waited on,
+with a line naming its holder, for ``Settings.lock_wait`` at most, then the point is skipped.
 """
 
 from __future__ import annotations
@@ -17,29 +18,25 @@ from pathlib import Path
 from typing import TextIO
 
 import pandas as pd
-from filelock import Timeout
+from filelock import FileLock, Timeout
 
 from jacbench.measure.environment import device_name, run_environment
 from jacbench.measure.load import busy_warning
 from jacbench.modes.plugins import loaded_files
 from jacbench.render.format import fmt_duration
-from jacbench.results.folder import (
-    RunWriter,
-    point_lock,
-    read_results,
-    run_tag,
-    write_calibrations,
-)
+from jacbench.results.folder import DONE_COLUMNS, read_results, run_tag, write_calibrations
 from jacbench.results.point import Point
+from jacbench.results.run_writer import RunWriter, lock_holder, mark_holder, point_lock
 from jacbench.results.schema import Role
+from jacbench.results.shipped import check_not_shipped
 from jacbench.results.storage import check_writable
-from jacbench.run.estimate import estimate_point_s, estimate_setup_s
+from jacbench.run.estimate import estimate_point_s, estimate_setup_s, estimate_steps_s
 from jacbench.run.instruments import Instruments, Yardsticks
 from jacbench.run.isolated import IsolatedRunner
 from jacbench.run.progress import Progress
 from jacbench.run.resume import check_compatible, check_settings, done_keys, key
 from jacbench.run.runner import PointRunner
-from jacbench.run.settings import STABILITY_MODES
+from jacbench.run.settings import STABILITY_MODES, Settings
 from jacbench.run.shard import WHOLE, Shard, shard_points
 from jacbench.run.spec import SpecError, SweepSpec, stability_reference_points
 
@@ -67,10 +64,14 @@ class SweepOutcome:
     points_run: int
 
 
+#: Where new runs go by default: git-ignored, apart from the reference runs results/ ships.
+RUNS_FOLDER = Path("runs")
+
+
 def default_out(devices: tuple[str, ...], name: str = "default") -> Path:
-    """results/<preset or config>-<host>-<devices>/: the same command resumes on any day."""
+    """runs/<preset or config>-<host>-<devices>/: the same command resumes on any day."""
     host = socket.gethostname().split(".")[0] or "host"
-    return Path("results") / f"{name}-{host}-{'+'.join(devices)}"
+    return RUNS_FOLDER / f"{name}-{host}-{'+'.join(devices)}"
 
 
 def slice_of(spec: SweepSpec, shard: Shard) -> SweepSpec:
@@ -85,9 +86,17 @@ def slice_of(spec: SweepSpec, shard: Shard) -> SweepSpec:
 
 
 def _todo(spec: SweepSpec, done: set[tuple]) -> list[tuple[Point, tuple[str, ...]]]:
-    todo = [(p, tuple(m for m in spec.modes_at(p) if key(p, m) not in done))
-            for p in spec.points]
-    return [(p, ms) for p, ms in todo if ms]
+    """Each point with the modes not yet done there; a point's key is built once, not per
+    mode, and not at all in an empty folder (a grid of 10^6 points stays quick)."""
+    if not done:
+        return [(p, spec.modes_at(p)) for p in spec.points]
+    todo = []
+    for p in spec.points:
+        fields = key(p, "")[2:]  # KEY_COLUMNS: role, mode, then the point's fields
+        left = tuple(m for m in spec.modes_at(p) if (Role.SWEEP, m, *fields) not in done)
+        if left:
+            todo.append((p, left))
+    return todo
 
 
 def _steps(spec: SweepSpec, done: set[tuple]) -> list[Step]:
@@ -112,15 +121,23 @@ def _warn_if_busy(devices: list[str], instruments: Instruments, say: Callable[[s
             say(warning)
 
 
-def _check_estimate(estimates: list[float], points: int, yes: bool,
-                    say: Callable[[str], None], setup_s: float = 0.0) -> None:
-    total = sum(estimates) + setup_s
+def _check_estimate(steps: list[Step], settings: Settings, yes: bool,
+                    say: Callable[[str], None]) -> list[float]:
+    """Say how long the steps will take, refuse above ESTIMATE_LIMIT_S without --yes, and
+    return each step's estimate for the progress (a sample's mean each, on a huge grid)."""
+    total, seen = estimate_steps_s(steps, settings)
+    total += estimate_setup_s({(p.device, p.dtype) for p, _, _ in steps})
+    points = sum(role == Role.SWEEP for _, _, role in steps)
+    how = "" if seen == len(steps) else f", from an even sample of {seen} of them"
     say(f"{points} points to measure; about {fmt_duration(total)} by the cost model "
-        f"(calibration, compiles and timing rounds included)")
+        f"(calibration, compiles and timing rounds included{how})")
     if total > ESTIMATE_LIMIT_S and not yes:
         raise SpecError(f"this sweep would take about {fmt_duration(total)}, above "
                         f"{fmt_duration(ESTIMATE_LIMIT_S)}: pass --yes to run it, or "
                         "shrink the grid")
+    if seen == len(steps):
+        return [estimate_point_s(p, ms, settings) for p, ms, _ in steps]
+    return [total / len(steps)] * len(steps)
 
 
 @dataclass
@@ -133,6 +150,7 @@ class _Loop:
     runner: PointRunner | IsolatedRunner
     writer: RunWriter
     progress: Progress
+    say: Callable[[str], None]
     new_rows: int = 0
 
     def run(self, steps: list[Step]) -> None:
@@ -153,12 +171,12 @@ class _Loop:
         """Measure a sweep point under its lock (what is left of it); False when it is busy."""
         point, modes, role = step
         lock = point_lock(self.out, point.key())
+        if not self._acquire(lock, point, wait):
+            return wait  # waited for in vain: skipped, said so
         try:
-            lock.acquire(timeout=-1 if wait else 0)
-        except Timeout:
-            return False
-        try:
-            done = done_keys(read_results(self.out), self.environment, self.spec.settings)
+            mark_holder(lock)
+            done = done_keys(read_results(self.out, DONE_COLUMNS), self.environment,
+                             self.spec.settings)
             left = tuple(m for m in modes if key(point, m) not in done)
             if left:
                 self._measure(point, left, role)
@@ -167,6 +185,28 @@ class _Loop:
         finally:
             lock.release()
         return True
+
+    def _acquire(self, lock: FileLock, point: Point, wait: bool) -> bool:
+        """Take a point's lock: at once, or waiting up to ``lock_wait`` with a line naming the
+        holder; a point still held then is skipped with a line (a resume measures it)."""
+        try:
+            lock.acquire(timeout=0)
+            return True
+        except Timeout:
+            if not wait:
+                return False
+        limit = self.spec.settings.lock_wait
+        holder = lock_holder(lock)
+        self.say(f"waiting up to {fmt_duration(limit)} for {point.label()}: {holder} is "
+                 f"measuring it (lock {lock.lock_file})")
+        try:
+            lock.acquire(timeout=limit)
+            return True
+        except Timeout:
+            self.say(f"skipped {point.label()}: its lock {lock.lock_file} was still held by "
+                     f"{holder} after {fmt_duration(limit)}; run the command again to measure it")
+            self.progress.step()
+            return False
 
     def _measure(self, point: Point, modes: tuple[str, ...], role: str) -> None:
         self.progress.describe(point.label() if role == Role.SWEEP else f"{role} {point.label()}")
@@ -221,8 +261,9 @@ def run_sweep(
     def say(line: str) -> None:
         print(line, file=stream, flush=True)
 
+    check_not_shipped(out)
     check_writable(out)
-    existing = read_results(out)
+    existing = read_results(out, DONE_COLUMNS)  # what is done, read quickly
     environment = _environment(shard, run_id, say)
     spec = slice_of(spec, shard)
     check_compatible(existing, environment, append)
@@ -230,24 +271,22 @@ def run_sweep(
     steps = _steps(spec, done_keys(existing, environment, spec.settings))
     if not steps:
         say(f"nothing to do: every point is already in {out}")
-        return SweepOutcome(out, existing, environment["run_id"], 0, 0)
-    estimates = [estimate_point_s(p, ms, spec.settings) for p, ms, _ in steps]
+        return SweepOutcome(out, read_results(out), environment["run_id"], 0, 0)
+    estimates = _check_estimate(steps, spec.settings, yes, say)
     points = sum(role == Role.SWEEP for _, _, role in steps)
-    _check_estimate(estimates, points, yes, say,
-                    estimate_setup_s((p.device, p.dtype) for p, _, _ in steps))
     instruments = INSTRUMENTS
     _warn_if_busy(list(dict.fromkeys(p.device for p, _, _ in steps)), instruments, say)
     pairs = list(dict.fromkeys((p.device, p.dtype) for p, _, _ in steps))
     measured = tuple(dict.fromkeys(m for _, ms, _ in steps for m in ms))
     yardsticks = Yardsticks.measure(pairs, instruments, say, measured)
-    tag = run_tag(environment["run_id"], environment["shard"])
-    write_calibrations(out, yardsticks.models.values(), tag)
+    writer = RunWriter(out, run_tag(environment["run_id"], environment["shard"]))
+    write_calibrations(out, yardsticks.models.values(), writer.name)
     style = ("bar" if stream.isatty() else "lines") if progress is None else (
         "bar" if progress else "off")
     shown = Progress(estimates, stream, style)
     runner = _runner(spec, environment, yardsticks, instruments, shown.note,
                      ISOLATE if isolate is None else isolate)
-    loop = _Loop(spec, out, environment, runner, RunWriter(out, tag), shown)
+    loop = _Loop(spec, out, environment, runner, writer, shown, say)
     try:
         loop.run(steps)
     finally:

@@ -16,10 +16,8 @@ from factories import FAKE_MODEL, result_row
 from jacbench.results.folder import (
     LEGACY_FILE,
     STABILITY_DIR,
-    RunWriter,
     data_files,
     done_rows,
-    point_lock,
     read_calibrations,
     read_results,
     read_run_records,
@@ -28,6 +26,7 @@ from jacbench.results.folder import (
     write_run_record,
 )
 from jacbench.results.run_record import RunRecord
+from jacbench.results.run_writer import RunWriter, point_lock
 from jacbench.results.storage import ResultsError, to_table, write_file
 
 
@@ -141,9 +140,16 @@ def test_calibrations_are_written_beside_the_rows_and_the_latest_per_device_is_r
     assert visible(tmp_path) == ["_calibration-a-s0.json", "_calibration-b-s1.json"]
     assert read_calibrations(tmp_path) == {("cpu", "float32"): new, ("cuda", "float32"): gpu}
     assert read_results(tmp_path).empty  # the calibrations are not rows
-    (tmp_path / "_calibration-bad.json").write_text("{")
-    with pytest.raises(ValueError, match=r"_calibration-bad\.json: not a jacbench calibration"):
-        read_calibrations(tmp_path)
+
+
+def test_a_damaged_calibration_is_skipped_in_one_line_and_the_others_are_read(tmp_path, capsys):
+    write_calibrations(tmp_path, [FAKE_MODEL], run_tag("a", 0))
+    (tmp_path / "_calibration-bad-s0.json").write_text("{")
+    (tmp_path / "_calibration-empty-s0.json").write_text("")
+    assert read_calibrations(tmp_path) == {("cpu", "float32"): FAKE_MODEL}
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 2 and all("skipped the damaged calibration" in line for line in said)
+    assert "_calibration-bad-s0.json" in said[0]
 
 
 def test_a_run_record_keeps_its_spec_and_reads_back_oldest_first(tmp_path):
@@ -181,3 +187,50 @@ def test_done_rows_are_the_sweep_rows_of_a_final_status_of_the_run_asked_for():
     assert sorted(done_rows(frame)["D"]) == [1, 2, 3]
     assert sorted(done_rows(frame, "run-1")["D"]) == [1, 2]
     assert done_rows(frame.iloc[:0]).empty
+
+
+def test_a_second_attempt_of_a_shard_adds_a_part_and_never_replaces_the_first(tmp_path):
+    """A resubmitted shard starts from no rows: it must not write over what an earlier
+    attempt of the same run and shard left (issue 21, item 1)."""
+    first = RunWriter(tmp_path, "r-s1")
+    first.write([result_row(D=1, run_id="r"), result_row(role="stability-start", run_id="r")])
+    again = RunWriter(tmp_path, "r-s1")
+    again.write([result_row(D=2, run_id="r"), result_row(role="stability-start", run_id="r",
+                                                          measured_at="2030-01-01T00:00:00Z")])
+    third = RunWriter(tmp_path, "r-s1")  # claimed, though it wrote nothing yet
+    assert (first.name, again.name, third.name) == ("r-s1", "r-s1-a1", "r-s1-a2")
+    assert visible(tmp_path) == ["_stability", "part-r-s1-a1.parquet", "part-r-s1.parquet"]
+    assert sorted(read_results(tmp_path).query("role == 'sweep'")["D"]) == [1, 2]
+    assert len(list((tmp_path / STABILITY_DIR).glob("*.parquet"))) == 2
+
+
+@pytest.mark.parametrize("damage", [b"", b"PAR1 truncated", "half"])
+def test_a_damaged_part_or_drift_check_file_is_set_aside_and_the_rest_is_read(tmp_path, capsys,
+                                                                              damage):
+    """Issue 21, item 7: one damaged file costs only itself, in one line naming it."""
+    RunWriter(tmp_path, "good-s0").write([result_row(D=1, run_id="good"),
+                                          result_row(role="stability-start", run_id="good")])
+    RunWriter(tmp_path, "bad-s0").write([result_row(D=2, run_id="bad"),
+                                         result_row(role="stability-end", run_id="bad")])
+    for path in (tmp_path / "part-bad-s0.parquet", tmp_path / STABILITY_DIR / "bad-s0.parquet"):
+        whole = path.read_bytes()
+        path.write_bytes(whole[: len(whole) // 2] if damage == "half" else damage)
+    stored = read_results(tmp_path)
+    assert sorted(zip(stored["role"], stored["run_id"], strict=True)) == [
+        ("stability-start", "good"), ("sweep", "good")]
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 2 and all(line.startswith("jacbench: set aside damaged") for line in said)
+    assert (tmp_path / "_part-bad-s0.parquet.damaged").is_file()
+    assert (tmp_path / STABILITY_DIR / "_bad-s0.parquet.damaged").is_file()
+    assert sorted(pd.read_parquet(tmp_path)["D"]) == [1]  # pandas skips what was set aside
+    assert len(read_results(tmp_path)) == 2 and capsys.readouterr().err == ""  # said once
+
+
+def test_a_damaged_run_record_is_skipped_in_one_line(tmp_path, capsys):
+    (tmp_path / "_runs").mkdir()
+    (tmp_path / "_runs" / "a.json").write_text('{"run_id": "a", "argv": [')
+    (tmp_path / "_runs" / "b.json").write_text('[1, 2]')
+    (tmp_path / "_runs" / "c.json").write_text('{"run_id": "c"}')
+    assert read_run_records(tmp_path) == []
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 3 and all("skipped the damaged run record" in line for line in said)

@@ -135,23 +135,25 @@ def test_the_results_file_gets_the_usual_permissions(tmp_path):
 # --- unreadable folders --------------------------------------------------------------------------
 
 
-def test_a_corrupt_results_file_is_a_results_error_and_stays_as_it_was(tmp_path):
+def test_a_corrupt_results_file_is_one_line_and_the_folder_sets_it_aside_intact(tmp_path,
+                                                                                 capsys):
     write_results(tmp_path, to_table([make_row()]).to_pandas())
     path = tmp_path / RESULTS_FILE
     corrupt = path.read_bytes()[: len(path.read_bytes()) // 2]
     path.write_bytes(corrupt)
-    with pytest.raises(ResultsError, match="cannot read") as info:
-        read_results(tmp_path)
-    assert RESULTS_FILE in str(info.value)
-    assert "\n" not in str(info.value)
-    assert path.read_bytes() == corrupt
+    with pytest.raises(storage.DamagedFile, match="cannot read") as info:
+        storage.read_file(path)
+    assert RESULTS_FILE in str(info.value) and "\n" not in str(info.value)
+    assert read_results(tmp_path).empty
+    assert (tmp_path / f"_{RESULTS_FILE}.damaged").read_bytes() == corrupt  # kept, aside
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1 and "set aside damaged" in said[0] and RESULTS_FILE in said[0]
 
 
-def test_a_text_file_named_results_parquet_is_a_results_error(tmp_path):
+def test_a_text_file_named_results_parquet_is_set_aside(tmp_path):
     (tmp_path / RESULTS_FILE).write_text("not parquet at all\n")
-    with pytest.raises(ResultsError):
-        read_results(tmp_path)
-    assert (tmp_path / RESULTS_FILE).read_text() == "not parquet at all\n"
+    assert read_results(tmp_path).empty
+    assert (tmp_path / f"_{RESULTS_FILE}.damaged").read_text() == "not parquet at all\n"
 
 
 def test_a_parquet_file_of_another_schema_is_a_results_error(tmp_path):

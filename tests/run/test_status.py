@@ -11,8 +11,9 @@ import pytest
 from factories import result_row
 
 from jacbench.cli import main
-from jacbench.results.folder import RunWriter, read_results, run_tag, write_run_record
+from jacbench.results.folder import read_results, run_tag, write_run_record
 from jacbench.results.run_record import RunRecord
+from jacbench.results.run_writer import RunWriter
 from jacbench.run.shard import Shard
 from jacbench.run.spec import SweepSpec, build_spec
 from jacbench.run.status import run_status, shard_specs

@@ -157,7 +157,7 @@ def test_stability_points_are_measured_at_the_start_and_the_end(tmp_path, steady
 
 def test_default_out_names_the_date_host_and_devices():
     out = sweep.default_out(("cpu", "cuda"))
-    assert out.parent == Path("results")
+    assert out.parent == Path("runs")
     assert out.name.endswith("-cpu+cuda")
     assert socket.gethostname().split(".")[0] in out.name
 
@@ -167,16 +167,18 @@ def test_default_out_names_the_date_host_and_devices():
 
 def _stored_env(**changes) -> pd.DataFrame:
     env = {"host": socket.gethostname(), "cpu_model": "x", "torch_version": "1",
-           "cuda_version": "", "run_id": "earlier"}
+           "cuda_version": "", "machine_id": "m1", "run_id": "earlier"}
     return pd.DataFrame([{**env, **changes}])
 
 
 def test_results_of_another_machine_or_torch_are_refused_unless_appending():
     mine = {"host": socket.gethostname(), "cpu_model": "x", "torch_version": "1",
-            "cuda_version": "", "run_id": "now"}
+            "cuda_version": "", "machine_id": "m1", "run_id": "now"}
     sweep.check_compatible(_stored_env(), mine, append=False)
     sweep.check_compatible(pd.DataFrame(), mine, append=False)
-    for column, value in (("host", "elsewhere"), ("torch_version", "0.4"), ("cpu_model", "y")):
+    sweep.check_compatible(_stored_env(machine_id=None), mine, append=False)  # older rows
+    for column, value in (("host", "elsewhere"), ("torch_version", "0.4"), ("cpu_model", "y"),
+                          ("machine_id", "m2")):
         with pytest.raises(ResultsError, match=f"{column}={value}.*--append"):
             sweep.check_compatible(_stored_env(**{column: value}), mine, append=False)
         sweep.check_compatible(_stored_env(**{column: value}), mine, append=True)
@@ -281,3 +283,22 @@ def test_kill_9_mid_sweep_then_resume_gives_every_point_once(tmp_path):
     assert (rows["peak_flops"] > 0).all() and (rows["probe_before_gflops"] > 0).all()
 
 
+
+
+def test_rows_of_another_machine_of_the_same_name_or_without_an_identity_are_not_done():
+    """Issue 21, item 8: host, CPU model and torch alike are not enough; the machine identity
+    must match too, and an older row without one is measured again, never trusted."""
+    from factories import result_row
+
+    from jacbench.run.resume import done_keys
+    from jacbench.run.settings import Settings
+
+    settings = Settings(rounds=3, min_run_time=0.05)
+    env = {"host": "testhost", "cpu_model": "AMD EPYC test", "torch_version": "2.13.0",
+           "cuda_version": "", "machine_id": "mine", "num_threads": 2, "run_id": "now"}
+    rows = pd.DataFrame([result_row(D=1, machine_id="mine", min_run_time_s=0.05),
+                         result_row(D=2, machine_id="other", min_run_time_s=0.05),
+                         result_row(D=3, machine_id=None, min_run_time_s=0.05)])
+    assert {k[3] for k in done_keys(rows, env, settings)} == {1}  # D is the 4th key column
+    with pytest.raises(ResultsError, match="machine_id=mine, other but this run has"):
+        sweep.check_compatible(rows, env, append=False)
