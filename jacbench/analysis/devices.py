@@ -30,8 +30,10 @@ def is_gpu(ok: pd.DataFrame) -> pd.Series:
 
 def cpu_against_gpu(ok: pd.DataFrame) -> pd.DataFrame:
     """One row per (mode, point) measured ok on both the CPU and a GPU: both medians, the
-    speed-up (cpu_s / gpu_s) and the cost model's FLOPs."""
+    speed-up (cpu_s / gpu_s) and the cost model's FLOPs; rows of another matmul precision are
+    another pair."""
     keys = ["mode", *(c for c in POINT_FIELDS if c != "device")]
+    keys += [c for c in ("matmul_precision",) if c in ok]
     gpu = is_gpu(ok)
     cpu_rows = ok[ok["device"] == "cpu"]
 

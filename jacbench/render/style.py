@@ -109,11 +109,16 @@ def family_title(family: str) -> str:
 
 def family_panels(modes: Iterable[str], per_panel: int = PER_PANEL) -> list[tuple[str, list[str]]]:
     """The modes grouped one family per panel (families in table order, unknown modes last),
-    a family of more than ``per_panel`` modes split over several panels."""
+    a family of more than ``per_panel`` modes split evenly over several panels.
+
+    >>> [len(modes) for _, modes in family_panels(["forward", "reverse", "jacrev"])]
+    [2, 1]
+    """
     order = mode_order(modes)
     families = [*FAMILY_ORDER, *sorted({family_of(m) for m in order} - set(FAMILY_ORDER))]
     panels = []
     for family in families:
         mine = [m for m in order if family_of(m) == family]
-        panels += [(family, mine[i:i + per_panel]) for i in range(0, len(mine), per_panel)]
+        size = -(-len(mine) // -(-len(mine) // per_panel)) if mine else 1  # evenly split
+        panels += [(family, mine[i:i + size]) for i in range(0, len(mine), size)]
     return panels
