@@ -76,7 +76,8 @@ def _draw_fit(ax: Axes, fit: SlopeFit, rows: pd.DataFrame) -> None:
 
 
 def _draw_guides(ax: Axes, fits: list[SlopeFit]) -> None:
-    """Dashed grey lines with the cost model's slopes, from below the panel's lowest start."""
+    """Dashed grey lines with the cost model's slopes, from below the panel's lowest start, each
+    named under its first quarter (where two guides are already apart)."""
     slopes = sorted({round(f.theory, 1) for f in fits if f.theory is not None})
     if not slopes:
         return
@@ -89,6 +90,5 @@ def _draw_guides(ax: Axes, fits: list[SlopeFit]) -> None:
     for slope in slopes:
         ys = y0 * (xs / x0) ** slope
         ax.plot(xs, ys, "--", color="0.4", linewidth=1.0, label=GUIDE, zorder=1)
-        ax.annotate(f"model {slope:g}", (xs[-1], ys[-1]), textcoords="offset points",
-                    xytext=(-3, -3),
-                    fontsize=7.5, color="0.3", ha="right", va="top")
+        ax.annotate(f"model {slope:g}", (xs[5], ys[5]), textcoords="offset points",
+                    xytext=(0, -2), fontsize=7.5, color="0.3", ha="left", va="top")

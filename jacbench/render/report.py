@@ -60,7 +60,7 @@ def _image(name: str, link: str) -> list[str]:
     if name not in FIGURES:
         return ["", f"![{name}]({link})"]
     asked, drawn = FIGURES[name]
-    return ["", f"![{asked}]({link})", "", f"*{asked}* {drawn[0].upper()}{drawn[1:]}."]
+    return ["", f"![{asked}]({link})", "", f"*{asked}* {drawn}."]
 
 
 def render_report(frame: pd.DataFrame, results_dir: Path, plots: PlotResult) -> str:
