@@ -53,8 +53,12 @@ def launch_savings(ok: pd.DataFrame) -> pd.DataFrame:
     """On the GPU, each one-program mode (JAX jit, torch.compile, AOTInductor, a CUDA graph)
     beside the eager mode of its algorithm: ``speedup`` = eager / one program. Eager torch
     launches a kernel per operation; one program does not, so at small sizes the speed-up is
-    mostly the launches saved."""
-    pairs = compiled_vs_eager(ok[is_gpu(ok)])
+    mostly the launches saved. Rows of another matmul precision are other pairs."""
+    gpu = ok[is_gpu(ok)]
+    by_precision = (gpu.groupby("matmul_precision", dropna=False) if "matmul_precision" in gpu
+                    else [(None, gpu)])
+    found = [compiled_vs_eager(rows) for _, rows in by_precision]
+    pairs = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
     if pairs.empty:
         return pairs
     program = pairs["mode"].map(lambda m: CATALOG[m].runs.program if m in CATALOG else False)

@@ -44,6 +44,13 @@ def test_launch_savings_only_for_one_program_modes_on_the_gpu() -> None:
     assert launch_savings(ok_sweep(frame_of(rows[-4:]))).empty
 
 
+def test_launch_savings_keep_matmul_precisions_apart(ok) -> None:
+    savings = launch_savings(ok)
+    at = savings[(savings["mode"] == "jax-jacrev") & (savings["L"] == 4)]
+    assert len(at) == 3  # float32, float32 at TF32 ("high"), float64: each its own pair
+    assert at["speedup"].to_numpy() == pytest.approx(at["speedup"].iloc[0])
+
+
 def test_precisions_from_the_most_exact_down(ok) -> None:
     found = precision_point(ok)
     assert found is not None
