@@ -109,3 +109,22 @@ def default_rows() -> list[dict[str, Any]]:
 
 def write_default(directory: Path) -> Path:
     return write_rows(directory, default_rows())
+
+
+def every_figure_rows() -> list[dict[str, Any]]:
+    """A table of known law with rows for every figure: each catalogued mode on the default
+    preset's sweeps on the CPU; on a GPU (50x faster) along the depth sweep; and float64 and
+    TF32 ("float32", matmul precision "high") beside float32 at the default point."""
+    from jacbench.catalog import mode_names
+
+    modes = mode_names()
+    points = (grid(L=[1, 2, 4, 8, 16]) + grid(D=[4, 32, 256, 1024], P=[4, 32, 256, 1024])
+              + grid(K=[16, 64, 256]) + grid(batch=[4, 16, 64]))
+    rows = make_rows(points, modes)
+    rows += make_rows(grid(L=[1, 2, 4, 8, 16]), modes, device="cuda",
+                      time=lambda m, p: flop_time(m, p) / 50)
+    rows += make_rows(grid(), modes, device="cuda", dtype="float64", rel_error=1e-15,
+                      time=lambda m, p: flop_time(m, p) / 10)
+    rows += make_rows(grid(), modes, device="cuda", matmul_precision="high", rel_error=1e-4,
+                      time=lambda m, p: flop_time(m, p) / 150)
+    return rows

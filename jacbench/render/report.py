@@ -20,7 +20,8 @@ from jacbench.render import sections_compiled as compiled_sections
 from jacbench.render import sections_prediction as prediction_sections
 from jacbench.render import sections_run as run_sections
 from jacbench.render import sections_theory as theory_sections
-from jacbench.render.plots import CAPTIONS, PlotResult, make_plots
+from jacbench.render.plots import PlotResult, make_plots
+from jacbench.render.questions import FIGURES
 from jacbench.results.point import AXES
 
 REPORT_FILE = "_report.md"
@@ -29,7 +30,7 @@ SECTION_PLOTS: dict[str, tuple[str, ...]] = {
     "scaling": tuple(f"time_vs_{a}.png" for a in AXES),
     "crossover": ("ratio_forward_reverse.png",),
     "regions": ("best_mode_map.png",),
-    "efficiency": ("efficiency.png", "cpu_vs_cuda.png"),
+    "efficiency": ("efficiency.png", "cpu_vs_gpu.png", "launches.png", "precisions.png"),
     "compiled": ("compiled_vs_eager.png",),
     "prediction": ("predicted_vs_measured.png",),
 }
@@ -55,7 +56,11 @@ def write_report(results_dir: str | Path,
 
 
 def _image(name: str, link: str) -> list[str]:
-    return ["", f"![{CAPTIONS.get(name, name)}]({link})"]
+    """The figure, then a line saying what it answers and how (``render.questions``)."""
+    if name not in FIGURES:
+        return ["", f"![{name}]({link})"]
+    asked, drawn = FIGURES[name]
+    return ["", f"![{asked}]({link})", "", f"*{asked}* {drawn}."]
 
 
 def render_report(frame: pd.DataFrame, results_dir: Path, plots: PlotResult) -> str:

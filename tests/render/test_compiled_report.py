@@ -10,9 +10,10 @@ from factories import flop_time, frame_of, grid, make_rows, write_rows
 from test_plots import assert_readable_png
 
 from jacbench.analysis.compiled import best_by_family, break_even_calls, compiled_vs_eager
-from jacbench.render.plots import make_plots, mode_colours
+from jacbench.render.plots import make_plots
 from jacbench.render.report import write_report
 from jacbench.render.sections_compiled import compiled, fastest_of_all
+from jacbench.render.style import mode_colours
 
 #: Compiled modes 2x faster than eager jacrev, 1.25x faster than eager reverse; JAX's jacrev 4x.
 SPEED = {"jax-jacrev": 0.25, "reverse-compiled": 0.8, "reverse-aoti": 0.5}

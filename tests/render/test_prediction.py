@@ -11,7 +11,6 @@ from factories import FAKE_MODEL, default_rows, frame_of, grid, make_rows
 from jacbench.analysis.prediction import advisor_score, mode_errors, slope_checks
 from jacbench.analysis.table import ok_sweep
 from jacbench.render.figures_prediction import predicted_vs_measured
-from jacbench.render.plots import mode_colours
 from jacbench.render.sections_prediction import prediction
 from jacbench.theory.time_model import models_to_json
 
@@ -50,11 +49,11 @@ def test_a_table_without_predictions_says_so(tmp_path: Path) -> None:
     frame["predicted_s"] = None
     text = "\n".join(prediction(ok_sweep(frame), tmp_path))
     assert "written before the time model" in text
-    assert isinstance(predicted_vs_measured(ok_sweep(frame), {}), str)
+    assert isinstance(predicted_vs_measured(ok_sweep(frame)), str)
 
 
 def test_the_scatter_is_drawn() -> None:
     ok = ok_sweep(frame_of(default_rows()))
-    figure = predicted_vs_measured(ok, mode_colours(ok["mode"].unique()))
+    figure = predicted_vs_measured(ok)
     assert not isinstance(figure, str)
     assert figure.axes[0].get_xscale() == "log"

@@ -92,12 +92,13 @@ def test_failures_health_and_plots(written: tuple[Path, str]) -> None:
     assert ("Status unhealthy (never measured on a healthy machine): 1 rows (1 sweep, 0 "
             in text)
     assert "ok sweep rows with IQR above 10% of the median: 0." in text
-    assert "![Time against depth L (activation layers)" in text
+    asked = "How does each mode's time grow with depth L?"
+    assert f"![{asked}](_plots/time_vs_L.png)\n\n*{asked}* Median time against depth L" in text
     for link in ("_plots/time_vs_L.png", "_plots/ratio_forward_reverse.png",
                  "_plots/best_mode_map.png", "_plots/efficiency.png"):
         assert f"]({link})" in text
         assert (directory / link).is_file()
-    assert "- cpu_vs_cuda.png: needs ok rows on both cpu and cuda" in text
+    assert "- cpu_vs_gpu.png: needs ok rows on both cpu and cuda" in text
 
 
 def test_noisy_ok_rows_are_listed_noisiest_first(tmp_path: Path) -> None:
