@@ -75,8 +75,11 @@ class RunWriter:
         self.directory = directory
         self.sweep_rows: list[dict[str, Any]] = []
         self.stability_rows: list[dict[str, Any]] = []
-        with _write_lock(directory):  # no writer is mid-write: every temporary file is stale
-            for stale in [*directory.glob(".*.tmp"), *directory.glob(f"{STABILITY_DIR}/.*.tmp")]:
+        # Parts and drift-check files are written only under the write lock, so under it their
+        # temporary files are stale; a calibration's (written unlocked) is not touched.
+        with _write_lock(directory):
+            for stale in [*directory.glob(f".{PART_PREFIX}*.tmp"),
+                          *directory.glob(f"{STABILITY_DIR}/.*.tmp")]:
                 stale.unlink(missing_ok=True)
             #: What names this attempt's files: ``run`` (a ``run_tag``) for the first attempt,
             #: '<run>-a<N>' for a resubmitted or resumed one, which never writes over the rows

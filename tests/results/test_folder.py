@@ -106,8 +106,10 @@ def test_stale_temporary_files_of_a_killed_writer_are_swept_away(tmp_path):
     (tmp_path / ".part-x-s0-abc.tmp").write_bytes(b"half")
     (tmp_path / STABILITY_DIR).mkdir()
     (tmp_path / STABILITY_DIR / ".x-s0-abc.tmp").write_bytes(b"half")
+    writing = tmp_path / "._calibration-z-s0-def.tmp"  # another sweep's, written unlocked
+    writing.write_bytes(b"{")
     RunWriter(tmp_path, "y-s0")
-    assert list(tmp_path.glob(".*.tmp")) == []
+    assert list(tmp_path.glob(".*.tmp")) == [writing]
     assert list((tmp_path / STABILITY_DIR).glob(".*.tmp")) == []
 
 
