@@ -31,6 +31,7 @@ __all__ = [
     "DTYPE_BYTES",
     "EAGER",
     "EAGER_FAMILIES",
+    "FULL_PRECISION",
     "HAND_WRITTEN",
     "IMPLEMENTATIONS",
     "LIBRARY",
@@ -65,13 +66,21 @@ USER = "user"
 EAGER_FAMILIES = (HAND_WRITTEN, LIBRARY)
 
 #: The precisions a sweep can name, with the bytes of one element: the one list of them.
-DTYPE_BYTES: dict[str, int] = {"float32": 4, "float64": 8}
+DTYPE_BYTES: dict[str, int] = {"float32": 4, "float64": 8, "tf32": 4, "bfloat16": 2, "float16": 2}
 DTYPES: tuple[str, ...] = tuple(DTYPE_BYTES)
+#: "float32" is strict (TF32 off everywhere); "tf32" stores float32 and multiplies on TF32 tensor
+#: cores (CUDA only); "bfloat16" and "float16" hold weights and inputs in that dtype.
 #: The precision every framework multiplies matrices at for each dtype, so that a row compares
-#: like with like: torch's ``set_float32_matmul_precision`` (TF32 off) and JAX's ``precision`` on
-#: every product (JAX's GPU default would be TF32). "highest": products in the dtype itself.
-#: Reduced-precision products (TF32, bf16) plug in here as dtypes of their own.
-MATMUL_PRECISION: dict[str, str] = {"float32": "highest", "float64": "highest"}
+#: like with like; a row's ``matmul_precision`` column carries it. One vocabulary, the
+#: framework-neutral one: "highest" = the products' operands in the stored dtype itself (torch's
+#: ``set_float32_matmul_precision("highest")``, TF32 off; JAX's ``precision="highest"``, whose GPU
+#: default would be TF32); "tf32" = float32 operands rounded to TF32's 10-bit mantissa on tensor
+#: cores, accumulated in float32 (torch's "high", JAX's "tensorfloat32").
+MATMUL_PRECISION: dict[str, str] = {"float32": "highest", "float64": "highest", "tf32": "tf32",
+                                    "bfloat16": "highest", "float16": "highest"}
+#: The dtypes whose products run in their own storage (C's float and double): what a kernel
+#: without reduced-precision products (the native one) can run.
+FULL_PRECISION: tuple[str, ...] = ("float32", "float64")
 _DEVICES = ("cpu", "cuda")
 
 
@@ -157,7 +166,7 @@ IMPLEMENTATIONS: dict[str, Implementation] = {i.name: i for i in (
     Implementation(EAGER, "{}", "", ""),
     Implementation("native", "{}-native", NATIVE,
                    "{} as one C call: torch's BLAS for the products, loops for the rest",
-                   program=True, handed_over=True, devices=("cpu",)),
+                   program=True, handed_over=True, devices=("cpu",), dtypes=FULL_PRECISION),
     Implementation("jax-jit", "jax-{}", COMPILED_PEER, "jax.jit(jax.vmap(jax.{}(f))), JAX's XLA",
                    program=True),
     Implementation("torch.compile", "{}-compiled", COMPILED, "{} under torch.compile (inductor)",

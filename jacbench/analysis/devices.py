@@ -20,7 +20,7 @@ __all__ = ["cpu_against_gpu", "is_gpu", "launch_savings", "precision_label",
            "precision_point"]
 
 #: Matmul precisions from the most exact ("highest": in the dtype itself) down.
-_MATMUL_ORDER = ("highest", "high", "medium")
+_MATMUL_ORDER = ("highest", "high", "tf32", "medium")
 
 
 def is_gpu(ok: pd.DataFrame) -> pd.Series:
@@ -66,8 +66,9 @@ def launch_savings(ok: pd.DataFrame) -> pd.DataFrame:
 
 
 def precision_label(dtype: Any, matmul_precision: Any) -> str:
-    """A dtype and the precision of its matrix products, in words ('highest' left unsaid)."""
-    if is_missing(matmul_precision) or matmul_precision in ("", "highest"):
+    """A dtype and the precision of its matrix products, in words ('highest' left unsaid, and
+    a precision the dtype names itself: 'tf32')."""
+    if is_missing(matmul_precision) or matmul_precision in ("", "highest", dtype):
         return str(dtype)
     return f"{dtype} ({matmul_precision})"
 

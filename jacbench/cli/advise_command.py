@@ -34,7 +34,8 @@ def add_advise_parser(commands: argparse._SubParsersAction) -> None:
         add(f"--{axis}", type=positive_int, required=True, metavar="N", help=what)
     add("--batch", type=positive_int, default=1, metavar="N", help="inputs per call (default 1)")
     add("--device", default="cpu", choices=("cpu", "cuda"), help="cpu (default) or cuda")
-    add("--dtype", default=DTYPES[0], choices=DTYPES, help=f"default {DTYPES[0]}")
+    add("--dtype", default=DTYPES[0], metavar="DTYPE",
+        help=f"{', '.join(DTYPES)} (default {DTYPES[0]})")
     add("--modes", nargs="+", metavar="MODE", help="rank only these modes")
     add("--from", dest="from_dir", metavar="DIR",
         help="use the calibration stored in this results folder (no measuring)")
@@ -62,11 +63,18 @@ def _advise(args: argparse.Namespace, advise) -> int:  # advise: the jacbench.ru
 
     from jacbench.modes.registry import modes
     from jacbench.render.advise import ranking_json, ranking_lines
+    from jacbench.run.case import precision_unavailable
     from jacbench.theory.shape import Shape
 
+    if args.dtype not in DTYPES:
+        raise advise.AdviseError(f"--dtype: no dtype {args.dtype!r}; choose from "
+                                 f"{', '.join(DTYPES)}")
     if args.device == "cuda" and not torch.cuda.is_available():
         raise advise.AdviseError(f"--device cuda: no CUDA device is available to torch "
                                  f"{torch.__version__} on this machine")
+    unavailable = precision_unavailable(args.device, args.dtype)
+    if unavailable:
+        raise advise.AdviseError(f"--dtype {args.dtype}: {unavailable}")
     point = advise.advised_point(Shape(args.L, args.D, args.K, args.P, args.batch), args.device,
                                  args.dtype)
     names = None

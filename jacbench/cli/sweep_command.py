@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jacbench.catalog import default_modes, mode_names
+from jacbench.catalog import DTYPES, default_modes, mode_names
 from jacbench.cli.arguments import (
     EXIT_INTERRUPTED,
     UserError,
@@ -48,7 +48,9 @@ def add_sweep_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentP
     add("--device", nargs="+", default=["all"], metavar="DEVICE",
         help="cpu, cuda, cuda:N, or all (cpu plus cuda when available; the default); several "
         "are measured one after another, or shared out to the shards of --executor local")
-    add("--dtype", nargs="+", metavar="DTYPE", help="float32 and/or float64")
+    add("--dtype", nargs="+", metavar="DTYPE",
+        help=f"one or more of {', '.join(DTYPES)} (default {DTYPES[0]}; float32 is strict, "
+        "TF32 off; tf32 stores float32 and multiplies on CUDA tensor cores)")
     add("--activation", nargs="+", metavar="ACT", help="tanh, sigmoid, relu")
     add("--bias", action="store_true", default=None, help="models with biases")
     add("--min-run-time", type=positive_float, metavar="S",

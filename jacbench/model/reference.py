@@ -7,6 +7,8 @@ the activation output, as the modes do). It shares no code with the modes beyond
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from jacbench.model.mlp import MLP
@@ -17,8 +19,46 @@ _DERIVATIVES = {
     "relu": lambda h: (h > 0).to(h.dtype),
 }
 
-#: Relative Frobenius error above which a mode is recorded as a mismatch and not timed.
+#: The least tolerance of float64 and float32 (the sweep's tolerance before precision became an
+#: axis): ``tolerance`` never goes below it, so these two check as they always have at the
+#: shapes they always had.
 TOLERANCE = {"float64": 1e-10, "float32": 1e-4}
+#: Unit roundoff u = 2^-(p+1) of each dtype's products (p mantissa bits after the point): the
+#: products run at MATMUL_PRECISION, so tf32 (float32 storage) rounds to TF32's 10 bits.
+UNIT_ROUNDOFF: dict[str, float] = {"float64": 2.0**-53, "float32": 2.0**-24, "tf32": 2.0**-11,
+                                   "bfloat16": 2.0**-8, "float16": 2.0**-11}
+#: Every product accumulates in float32 (float64 for float64): tensor cores, BLAS and XLA do.
+_ACCUMULATE = {dtype: UNIT_ROUNDOFF["float64" if dtype == "float64" else "float32"]
+               for dtype in UNIT_ROUNDOFF}
+#: Safety factor over the first-order error estimate (a tolerance, not an expected error).
+SAFETY = 4.0
+
+
+def tolerance(dtype: str, L: int, width: int) -> float:
+    """Relative Frobenius error above which a mode in ``dtype`` is a mismatch and is not timed.
+
+    The Jacobian is a chain of L + 1 matrix products (W_F S_L W_L ... S_1 W_1, each S an
+    activation's derivative computed in the dtype), plus the forward pass that gives the S's. Each
+    product's relative error is at most about u + sqrt(n)·u_acc: its operands (and the stored
+    result) rounded at the products' unit roundoff u, and an inner product of length n
+    accumulated in float32 (u_acc; float64 for float64), whose rounding errors grow as sqrt(n)
+    in practice (Higham & Mary, "A new approach to probabilistic rounding error analysis",
+    2019). Errors of the L + 1 products add to first order; n is the widest inner dimension of
+    the chain, max(D, K) (the width). With the safety factor:
+
+        tolerance = max(TOLERANCE[dtype], SAFETY · (L + 1) · (u + sqrt(width) · u_acc))
+
+    >>> round(tolerance("bfloat16", L=3, width=16), 5)  # 4 · 4 · (2^-8 + 4 · 2^-24)
+    0.0625
+    >>> tolerance("float32", L=3, width=16)  # below float32's least tolerance
+    0.0001
+    """
+    if dtype not in UNIT_ROUNDOFF:
+        raise ValueError(f"no tolerance for dtype {dtype!r}; known: {', '.join(UNIT_ROUNDOFF)}")
+    if L < 1 or width < 1:
+        raise ValueError(f"L and width must be positive, got {L} and {width}")
+    estimate = SAFETY * (L + 1) * (UNIT_ROUNDOFF[dtype] + math.sqrt(width) * _ACCUMULATE[dtype])
+    return max(TOLERANCE.get(dtype, 0.0), estimate)
 
 
 def reference_jacobian(net: MLP, x: torch.Tensor) -> torch.Tensor:

@@ -50,8 +50,9 @@ memory analysis of the compiled program (arguments aside: its temporaries and ou
 
 JAX is optional (``pip install "jacbench[jax]"``): without it, or without a JAX backend for the
 point's device (a CUDA-enabled jaxlib for ``cuda``), ``prepare`` raises ``ModeUnavailable``.
-``jax_enable_x64`` is switched on so that float64 points run in float64; float32 inputs stay
-float32 (JAX's weak typing keeps Python scalars from promoting them).
+``jax_enable_x64`` is switched on so that float64 points run in float64; float32, bfloat16 and
+float16 inputs stay in their dtype (JAX's weak typing keeps Python scalars from promoting them).
+A tf32 point is float32 arrays with every product at "tensorfloat32" (torch's "high").
 """
 
 from __future__ import annotations
@@ -124,11 +125,20 @@ def _params(jax: Any, net: MLP, where: Any) -> Any:
     key = str(where)
     if key not in per_net:
         def put(t: torch.Tensor) -> Any:
-            return jax.device_put(t.detach().cpu().numpy(), where)
+            return jax.device_put(_numpy(jax, t), where)
 
         biases = None if net.biases is None else [put(b) for b in net.biases]
         per_net[key] = ([put(W) for W in net.weights], biases)
     return per_net[key]
+
+
+def _numpy(jax: Any, t: torch.Tensor) -> Any:
+    """A tensor as a numpy array of the same dtype (numpy has no bfloat16: JAX's own, through
+    float32, which holds every bfloat16 exactly)."""
+    t = t.detach().cpu()
+    if t.dtype == torch.bfloat16:
+        return t.float().numpy().astype(jax.numpy.bfloat16)
+    return t.numpy()
 
 
 def _mlp(jnp: Any, jax_nn: Any, activation: str, precision: str) -> Callable[[Any, Any], Any]:
@@ -174,14 +184,17 @@ def prepare_jax(rule: str, net: MLP, x: torch.Tensor) -> Prepared:
     jax = _import_jax()
     where = _jax_device(jax, x.device)
     params = _params(jax, net, where)
-    xj = jax.device_put(x.detach().cpu().numpy(), where)
+    xj = jax.device_put(_numpy(jax, x), where)
     fn = _jitted(jax, rule, net.activation, x.dim() == 2)
 
     def call() -> Any:
         return fn(params, xj).block_until_ready()
 
     def to_torch(result: object) -> torch.Tensor:
-        return torch.from_numpy(np.array(result)).to(device=x.device)  # a writable copy
+        found = np.array(result)  # a writable copy
+        if found.dtype == jax.numpy.bfloat16:  # torch reads no bfloat16 numpy array
+            found = found.astype(np.float32)
+        return torch.from_numpy(found).to(dtype=x.dtype, device=x.device)
 
     on_cpu = where.platform == "cpu"
     return Prepared(call, to_torch, xla_threads() if on_cpu else None,

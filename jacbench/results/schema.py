@@ -102,7 +102,8 @@ COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("K", _i64, "hidden width"),
     ("P", _i64, "output size"),
     ("batch", _i64, "inputs per call (1 means a single (D,) input)"),
-    ("dtype", _str, "float32 or float64"),
+    ("dtype", _str, "float32, float64, tf32 (float32 storage, TF32 products), bfloat16 or "
+     "float16 (catalog.DTYPE_BYTES)"),
     ("device", _str, "cpu or cuda"),
     ("activation", _str, "tanh, sigmoid or relu"),
     ("bias", _bool, "whether the model has biases"),
@@ -125,7 +126,7 @@ COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
      " loading), seconds; never inside the median"),
     ("mode_threads", _i64, "CPU threads the mode's framework ran with (torch's or XLA's)"),
     ("matmul_precision", _str, "precision of every framework's matrix products ('highest': in "
-     "the dtype itself, TF32 off)"),
+     "the dtype itself, TF32 off; 'tf32': TF32 tensor cores; catalog.MATMUL_PRECISION)"),
     # theory and ceilings
     ("macs", _i64, "multiply-adds of the mode by the cost model"),
     ("flops", _i64, "2 x macs"),

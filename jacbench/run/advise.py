@@ -25,7 +25,7 @@ from jacbench.results.folder import read_calibrations
 from jacbench.results.point import Point
 from jacbench.run import advise_cache
 from jacbench.run.calibration import calibrate_machine, probed_modes
-from jacbench.run.case import net_and_input
+from jacbench.run.case import mode_unavailable, net_and_input
 from jacbench.run.memory import case_bytes, mode_bytes, too_big
 from jacbench.theory.shape import Shape
 from jacbench.theory.time_model import MachineModel, Prediction, predict_at
@@ -51,6 +51,8 @@ def available_modes(device: str, dtype: str, names: Iterable[str] | None = None)
     net, x = net_and_input(advised_point(Shape(1, 1, 1, 1, 1), device, dtype))
     found = []
     for mode in modes() if names is None else names:
+        if mode_unavailable(mode, dtype):  # no such products (the native kernel in bfloat16)
+            continue
         try:
             prepare(net, x, mode)
         except ModeUnavailable:

@@ -15,7 +15,7 @@ from jacbench.catalog import CATALOG, COMPILED_PEER, LIBRARY
 from jacbench.measure.calibrate import ModeProbe, calibrate
 from jacbench.model.mlp import MLP
 from jacbench.modes.registry import ModeUnavailable, modes, prepare
-from jacbench.run.case import TORCH_DTYPES
+from jacbench.run.case import TORCH_DTYPES, mode_unavailable, set_precision
 from jacbench.theory.time_model import MachineModel
 
 __all__ = ["calibrate_machine", "probed_modes"]
@@ -51,10 +51,14 @@ def calibrate_machine(device: str, dtype: str,
     """The calibrated time model of ``device`` in ``dtype``, with the eager modes' call costs
     (and the library modes' and JAX peers' work factors).
 
-    A mode that cannot run here (its framework is missing) is left out of the calibration.
+    A mode that cannot run here (its framework is missing, or it has no such products) is left
+    out of the calibration. Every product runs at the dtype's precision (``set_precision``).
     """
+    set_precision(dtype)
     probes = {}
     for mode in probed_modes(mode_names):
+        if mode_unavailable(mode, dtype):
+            continue
         try:
             prepare(MLP.random(1, 1, 1, 1, dtype=TORCH_DTYPES[dtype], device=device),
                     torch.zeros(1, dtype=TORCH_DTYPES[dtype], device=device), mode)

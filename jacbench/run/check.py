@@ -14,12 +14,12 @@ from dataclasses import replace
 
 import torch
 
-from jacbench.model.reference import TOLERANCE, relative_error
+from jacbench.model.reference import relative_error, tolerance
 from jacbench.modes.registry import ModeUnavailable, Prepared, prepare
 from jacbench.results.point import Point
 from jacbench.results.record import Outcome
 from jacbench.results.schema import Status
-from jacbench.run.case import Case, synchronize
+from jacbench.run.case import Case, mode_unavailable, synchronize
 
 __all__ = ["check_mode", "failure", "first_line", "is_out_of_memory"]
 
@@ -66,6 +66,9 @@ def check_mode(case: Case, point: Point, mode: str, max_call_time: float
     Returns the outcome and, when it is ok, the prepared mode to time."""
     device = point.device
     cuda = torch.device(device) if device.startswith("cuda") else None
+    why = mode_unavailable(mode, point.dtype)
+    if why:
+        return Outcome(Status.UNAVAILABLE, why), None
     try:
         start = time.perf_counter()
         ready = prepare(case.net, case.x, mode)  # may build state: part of the one-off cost
@@ -87,10 +90,10 @@ def check_mode(case: Case, point: Point, mode: str, max_call_time: float
         err = relative_error(J, case.reference)
         del J
         found = replace(found, rel_error=err)
-        tol = TOLERANCE[point.dtype]
+        tol = tolerance(point.dtype, point.L, max(point.D, point.K))
         if not err <= tol:
             return replace(found, status=Status.MISMATCH,
-                           reason=f"relative error {err:.2e} > {tol:.0e}"), None
+                           reason=f"relative error {err:.2e} > {tol:.1e}"), None
         call_s = first_s if first_s > max_call_time else _timed_call(ready, device)[1]
         if first_s > max_call_time:  # the first call may pay one-off costs: confirm
             call_s = min(first_s, _timed_call(ready, device)[1])

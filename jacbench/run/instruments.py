@@ -13,13 +13,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from jacbench.catalog import MATMUL_PRECISION
 from jacbench.measure.ceilings import measure_ceilings
 from jacbench.measure.load import Load, free_memory, machine_load
 from jacbench.measure.plausible import ImplausibleCalibration, implausible
 from jacbench.measure.probe import ProbeTracker, speed_probe
 from jacbench.results.point import Point
 from jacbench.run.calibration import calibrate_machine
-from jacbench.run.case import TORCH_DTYPES
+from jacbench.run.case import TORCH_DTYPES, precision_unavailable, set_precision
 from jacbench.theory.floors import Ceilings
 from jacbench.theory.time_model import MachineModel
 
@@ -34,12 +35,15 @@ PROBES_AT_START = 3
 def best_ceilings(device: str, dtype: str, tries: int = CEILING_TRIES) -> Ceilings:
     """The best of a few ceiling measurements: one taken in a slow moment would put every
     floor too low (a run here once measured 107 GFLOP/s where 190 is usual)."""
-    found = [measure_ceilings(device, TORCH_DTYPES[dtype]) for _ in range(tries)]
+    tf32 = MATMUL_PRECISION[dtype] == "tf32"  # the ceiling of the products the dtype runs
+    found = [measure_ceilings(device, TORCH_DTYPES[dtype], allow_tf32=tf32) for _ in range(tries)]
     best = max(found, key=lambda c: c.peak_flops)
     return replace(best, peak_bandwidth=max(c.peak_bandwidth for c in found))
 
 
 def _probe(device: str, dtype: str) -> float:
+    """The speed probe in the dtype's own products (a TF32 probe would raise float32's ceiling)."""
+    set_precision(dtype)
     return speed_probe(device, dtype=TORCH_DTYPES[dtype])
 
 
@@ -95,6 +99,10 @@ class Yardsticks:
         never loaded, so a broken one costs only itself."""
         found = cls()
         for device, dtype in pairs:
+            why = precision_unavailable(device, dtype)
+            if why:  # its rows say so; nothing to measure
+                report(f"{device} {dtype}: {why}")
+                continue
             c = found.ceilings[(device, dtype)] = instruments.ceilings(device, dtype)
             report(f"{device} {dtype}: matmul ceiling {c.peak_flops / 1e9:.0f} GFLOP/s, "
                    f"bandwidth {c.peak_bandwidth / 1e9:.1f} GB/s")

@@ -20,7 +20,7 @@ from jacbench.measure.timing import default_clock, time_round_robin
 from jacbench.results.point import Point
 from jacbench.results.record import Outcome, Probes, Record
 from jacbench.results.schema import Role, Status
-from jacbench.run.case import build_case
+from jacbench.run.case import build_case, precision_unavailable
 from jacbench.run.check import check_mode, failure
 from jacbench.run.instruments import Instruments, Yardsticks
 from jacbench.run.memory import case_bytes, mode_bytes, too_big
@@ -67,6 +67,10 @@ class PointRunner:
     def run(self, point: Point, modes: tuple[str, ...], role: str = Role.SWEEP) -> list[Record]:
         """A record for every mode at this point, whatever happens."""
         readings = dataclasses.asdict(self.instruments.load(point.device))
+        unavailable = precision_unavailable(point.device, point.dtype)
+        if unavailable:  # no mode can run this precision here (TF32 on a CPU)
+            lost = Outcome(Status.UNAVAILABLE, unavailable)
+            return [self._record(point, m, role, readings, lost) for m in modes]
         free = self.instruments.free_memory(point.device)
         needed = case_bytes(point)
         why = too_big(needed, free)
