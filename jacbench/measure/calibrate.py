@@ -245,13 +245,15 @@ def _probe_machine(device: str, dtype: torch.dtype, timer: Timer) -> MachineMode
 def calibrate(device: str = "cpu", dtype: str = "float32", *,
               mode_probes: Mapping[str, ModeProbe] | None = None, timer: Timer | None = None,
               clock: Callable[[], float] = time.perf_counter,
-              work_probes: frozenset[str] = frozenset()) -> MachineModel:
+              work_probes: frozenset[str] = frozenset(),
+              storage: torch.dtype | None = None) -> MachineModel:
     """Measure the time model of ``device`` in ``dtype`` (a couple of seconds on a CPU).
 
     Each mode of ``mode_probes`` gets its call costs; those named in ``work_probes`` (library
-    modes) their work factor too.
+    modes) their work factor too. ``storage`` is the dtype's torch dtype where its name is not
+    one (tf32 stores float32; the caller has set its products' precision).
     """
-    torch_dtype = getattr(torch, dtype)
+    torch_dtype = storage or getattr(torch, dtype)
     timer = timer or default_timer(device)
     start = clock()
     model = _probe_machine(device, torch_dtype, timer)

@@ -66,4 +66,5 @@ def calibrate_machine(device: str, dtype: str,
             continue
         probes[mode] = _probe(mode, device, dtype)
     worked = frozenset(m for m in probes if m in CATALOG and CATALOG[m].family in WORK_FAMILIES)
-    return calibrate(device, dtype, mode_probes=probes, work_probes=worked)
+    return calibrate(device, dtype, mode_probes=probes, work_probes=worked,
+                     storage=TORCH_DTYPES[dtype])
