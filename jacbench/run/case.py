@@ -27,6 +27,8 @@ TORCH_DTYPES: dict[str, torch.dtype] = {
 TORCH_MATMUL: dict[str, str] = {"highest": "highest", "tf32": "high"}
 #: CUDA compute capability the reduced precisions need on tensor cores (Ampere).
 _TENSOR_CORES = (8, 0)
+
+
 @dataclass
 class Case:
     """The model, its input, and the float64 reference Jacobian of one point."""
@@ -39,8 +41,12 @@ class Case:
 def set_precision(dtype: str) -> None:
     """Make torch multiply matrices at the catalogue's precision for ``dtype`` (TF32 off for
     "highest", on for "tf32"); JAX's modes read the same setting
-    (``jax_modes.matmul_precision``)."""
+    (``jax_modes.matmul_precision``). Half-precision products accumulate in float32, as XLA's
+    do and as the tolerance assumes: cuBLAS's reduced-precision reductions (split-K sums in
+    bf16/fp16, on by default in torch) are switched off."""
     torch.set_float32_matmul_precision(TORCH_MATMUL[MATMUL_PRECISION[dtype]])
+    torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = False
+    torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction = False
 
 
 def precision_unavailable(device: str, dtype: str) -> str:

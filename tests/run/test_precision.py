@@ -51,6 +51,9 @@ def test_one_mapping_gives_each_dtype_its_storage_and_its_products():
         assert torch.get_float32_matmul_precision() == torch_setting, dtype
         assert torch.backends.cuda.matmul.allow_tf32 is tf32, dtype
         assert jax_modes.matmul_precision() == jax_setting, dtype
+        # half-precision sums in float32 on cuBLAS too (torch's default would allow bf16 sums)
+        assert not torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction
+        assert not torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction
 
 
 def test_tf32_on_a_cpu_is_unavailable_for_every_mode_and_says_why():
