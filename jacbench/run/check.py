@@ -21,7 +21,7 @@ from jacbench.results.record import Outcome
 from jacbench.results.schema import Status
 from jacbench.run.case import Case, mode_unavailable, synchronize
 
-__all__ = ["check_mode", "failure", "first_line", "is_out_of_memory"]
+__all__ = ["check_mode", "failure", "first_line", "is_out_of_memory", "out_of_range"]
 
 
 def first_line(exc: BaseException) -> str:
@@ -48,6 +48,16 @@ def failure(exc: BaseException, device: str, during: str = "") -> Outcome:
     if status == Status.OOM and device.startswith("cuda"):
         torch.cuda.empty_cache()
     return Outcome(status, during + first_line(exc))
+
+
+def out_of_range(reference: torch.Tensor, dtype: torch.dtype) -> str:
+    """Why a half precision missed (its range, not its rounding): "" unless every entry of the
+    reference Jacobian lies below the dtype's smallest normal number."""
+    tiny = torch.finfo(dtype).tiny
+    if reference.numel() == 0 or float(reference.abs().max()) >= tiny:
+        return ""
+    name = str(dtype).removeprefix("torch.")
+    return f" (every entry of J is below {name}'s smallest normal number, {tiny:.1e})"
 
 
 def _timed_call(ready: Prepared, device: str) -> tuple[object, float]:
@@ -90,10 +100,11 @@ def check_mode(case: Case, point: Point, mode: str, max_call_time: float
         err = relative_error(J, case.reference)
         del J
         found = replace(found, rel_error=err)
-        tol = tolerance(point.dtype, point.L, max(point.D, point.K))
+        tol = tolerance(point.dtype, point.L, max(point.D, point.K), point.activation)
         if not err <= tol:
             return replace(found, status=Status.MISMATCH,
-                           reason=f"relative error {err:.2e} > {tol:.1e}"), None
+                           reason=f"relative error {err:.2e} > {tol:.1e}"
+                           f"{out_of_range(case.reference, case.x.dtype)}"), None
         call_s = first_s if first_s > max_call_time else _timed_call(ready, device)[1]
         if first_s > max_call_time:  # the first call may pay one-off costs: confirm
             call_s = min(first_s, _timed_call(ready, device)[1])

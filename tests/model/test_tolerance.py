@@ -59,3 +59,16 @@ def test_every_dtype_has_the_unit_roundoff_of_its_products():
 def test_a_bad_question_is_refused(dtype, L, width):
     with pytest.raises(ValueError):
         tolerance(dtype, L, width)
+
+
+def test_a_kink_adds_the_units_that_rounding_switches_in_the_reduced_precisions():
+    # bf16: 4 · 4 · (2^-8 + 4 · 2^-24) + 4 · sqrt(4 · 2^-8) = 0.0625038... + 4 · 0.125
+    assert tolerance("bfloat16", 3, 16, "relu") == pytest.approx(0.5625 + 64 / 16777216,
+                                                                 rel=1e-12)
+    # fp16: 4 · 2 · (2^-11 + 10 · 2^-24) + 4 · sqrt(2 · 2^-11) = 0.0039110... + 4 · 2^-5
+    assert tolerance("float16", 1, 100, "relu") == pytest.approx(0.003911018371582031 + 0.125,
+                                                                 rel=1e-12)
+    # float32 and float64 keep theirs: no unit is expected to switch at their roundoff
+    assert tolerance("float32", 10, 1000, "relu") == 1e-4
+    assert tolerance("float64", 3, 16, "relu") == 1e-10
+    assert tolerance("bfloat16", 3, 16, "sigmoid") == tolerance("bfloat16", 3, 16)

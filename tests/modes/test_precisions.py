@@ -87,3 +87,25 @@ def test_the_eager_jax_and_inductor_modes_claim_every_precision():
             assert info.dtypes == DTYPES, name
     assert mode_unavailable("reverse", "bfloat16") == ""
     assert mode_unavailable("no-such-mode", "bfloat16") == ""
+
+
+def test_relu_in_bfloat16_agrees_within_its_kinked_tolerance():
+    """Rounding switches some ReLUs on or off: at width 256 bf16 measured 0.16, above the
+    roundoff term, within the kink's."""
+    point = Point("cpu", "bfloat16", "relu", True, 4, 256, 256, 16, 1, seed=3)
+    case = build_case(point)
+    tol = tolerance("bfloat16", 4, 256, "relu")
+    for mode in ("forward", "reverse", "chain"):
+        outcome, _ = check.check_mode(case, point, mode, max_call_time=5.0)
+        assert outcome.status == "ok", (mode, outcome.reason)
+        assert outcome.rel_error <= tol
+
+
+def test_a_jacobian_below_float16s_range_is_a_mismatch_that_says_so():
+    point = Point("cpu", "float16", "sigmoid", False, 16, 16, 64, 16, 1, seed=3)
+    case = build_case(point)
+    assert float(case.reference.abs().max()) < torch.finfo(torch.float16).tiny
+    outcome, ready = check.check_mode(case, point, "reverse", max_call_time=5.0)
+    assert (outcome.status, ready) == ("mismatch", None)
+    assert "below float16's smallest normal number" in outcome.reason
+    assert check.out_of_range(case.reference.to(torch.float32) + 1, torch.float16) == ""
