@@ -19,8 +19,7 @@ from jacbench.results.folder import read_results, write_calibrations
 from jacbench.theory.cost import cost_at
 from jacbench.theory.shape import Shape
 
-SWEEP = [*(f for f in TINY if f not in ("forward", "reverse")), "forward", "reverse",
-         "reverse-native", "jax-jacrev"]
+SWEEP = [*TINY, "--modes", "forward", "reverse", "reverse-native", "jax-jacrev"]
 
 
 def test_a_bfloat16_sweep_writes_rows_that_read_back(tmp_path, steady_machine, capsys):
