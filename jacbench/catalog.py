@@ -65,7 +65,7 @@ USER = "user"
 EAGER_FAMILIES = (HAND_WRITTEN, LIBRARY)
 
 #: The precisions a sweep can name, with the bytes of one element: the one list of them.
-DTYPE_BYTES: dict[str, int] = {"float32": 4, "float64": 8}
+DTYPE_BYTES: dict[str, int] = {"float32": 4, "float64": 8, "tf32": 4, "bfloat16": 2, "float16": 2}
 DTYPES: tuple[str, ...] = tuple(DTYPE_BYTES)
 #: The precision every framework multiplies matrices at for each dtype, so that a row compares
 #: like with like: torch's ``set_float32_matmul_precision`` (TF32 off) and JAX's ``precision`` on

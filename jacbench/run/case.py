@@ -17,8 +17,9 @@ from jacbench.results.point import Point
 
 __all__ = ["TORCH_DTYPES", "Case", "build_case", "net_and_input", "synchronize"]
 
-#: The torch dtype of each precision the catalogue lists.
-TORCH_DTYPES: dict[str, torch.dtype] = {name: getattr(torch, name) for name in DTYPES}
+#: The torch dtype of each precision the catalogue lists (tf32 stores float32).
+TORCH_DTYPES: dict[str, torch.dtype] = {
+    name: getattr(torch, "float32" if name == "tf32" else name) for name in DTYPES}
 
 
 @dataclass
