@@ -13,7 +13,8 @@ calibration in tests/data/gpu-h200/):
   reverse mode at the course's small config replayed in 70-80 us, so 75 us over its kernels;
 - the library modes' work factors (fitted there to launch-bound timings) refitted to the rows:
   each mode's median at the compute-bound point L=4, D=256, K=1024, P=128, N=512 over the
-  device's predicted work at a work factor of 1 (the JAX modes were ``mismatch`` there: their factors kept);
+  device's predicted work at a work factor of 1 (the JAX modes were ``mismatch`` there: their
+  factors kept);
 - precisions the calibration did not measure: the float32 calibration with its GEMM peak scaled
   by the measured tensor-core rates (fp32 51, TF32 355, bf16 671 TFLOP/s; fp16 taken at bf16's
   rate, float64 at fp32's: neither was measured) and its bytes by the dtype's size.
