@@ -124,7 +124,7 @@ BAD_FLAGS = {
     "P zero among others": (["--P", "4", "0"], "'0'"),
     "batch zero": (["--batch", "0"], "--batch"),
     "unknown mode": (["--modes", "nope"], "unknown mode 'nope'"),
-    "unknown dtype": (["--dtype", "float16"], "unknown dtype 'float16'"),
+    "unknown dtype": (["--dtype", "int8"], "unknown dtype 'int8'"),
     "unknown device": (["--device", "tpu"], "'tpu'"),
     "unknown activation": (["--activation", "swish"], "unknown activation 'swish'"),
     "unknown preset": (["--preset", "nope"], "unknown preset 'nope'"),

@@ -229,7 +229,7 @@ BAD_CONFIGS = {
     "override negative": ({}, {"P": [-3]}, "P"),
     "unknown mode": ({"modes": ["nope"]}, None, "nope"),
     "no modes": ({"modes": []}, None, "mode"),
-    "unknown dtype": ({"dtype": ["float16"]}, None, "float16"),
+    "unknown dtype": ({"dtype": ["int8"]}, None, "int8"),
     "unknown activation": ({"activation": ["swish"]}, None, "swish"),
     "unknown override mode": ({}, {"modes": ["forward", "sideways"]}, "sideways"),
     "unknown key": ({"colour": "red"}, None, "colour"),
