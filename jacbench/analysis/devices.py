@@ -17,7 +17,7 @@ from jacbench.catalog import CATALOG, DTYPE_BYTES
 from jacbench.results.point import POINT_FIELDS
 
 __all__ = ["cpu_against_gpu", "is_gpu", "launch_savings", "precision_label",
-           "precision_point"]
+           "precision_point", "precision_rank"]
 
 #: Matmul precisions from the most exact ("highest": in the dtype itself) down.
 _MATMUL_ORDER = ("highest", "high", "tf32", "medium")
@@ -73,7 +73,9 @@ def precision_label(dtype: Any, matmul_precision: Any) -> str:
     return f"{dtype} ({matmul_precision})"
 
 
-def _precision_rank(label: str) -> tuple[int, str, int]:
+def precision_rank(label: str) -> tuple[int, str, int]:
+    """A ``precision_label``'s place from the most exact down: wider dtypes first, then by
+    name, then the most exact matrix products."""
     dtype, _, rest = label.partition(" (")
     matmul = rest.rstrip(")") or "highest"
     rank = _MATMUL_ORDER.index(matmul) if matmul in _MATMUL_ORDER else len(_MATMUL_ORDER)
@@ -100,4 +102,4 @@ def precision_point(ok: pd.DataFrame) -> tuple[Fixed, pd.DataFrame, list[str]] |
     if best is None:
         return None
     _, fixed, group = best
-    return fixed, group, sorted(group["precision"].unique(), key=_precision_rank)
+    return fixed, group, sorted(group["precision"].unique(), key=precision_rank)

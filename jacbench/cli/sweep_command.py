@@ -25,10 +25,14 @@ from jacbench.results.point import AXES
 from jacbench.results.schema import MAX_INT
 from jacbench.run.settings import Settings
 
-__all__ = ["add_sweep_parser", "build_spec", "cmd_sweep", "devices_of", "run_name"]
+__all__ = ["CPU_PRESET", "GPU_PRESET", "add_sweep_parser", "build_spec", "cmd_sweep",
+           "default_preset", "devices_of", "run_name"]
 
 _AXIS_HELP = {"L": "layers", "D": "input size", "K": "hidden width", "P": "output size",
               "batch": "inputs per call"}
+#: The presets a sweep runs when it names none and gives no axes: one sized for a CPU of a few
+#: cores, one for a large GPU (its largest points take the CPU minutes each).
+CPU_PRESET, GPU_PRESET = "default", "gpu"
 
 
 def add_sweep_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -36,7 +40,9 @@ def add_sweep_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentP
     sweep = commands.add_parser(
         "sweep", help="time every mode over a grid of shapes and save the results as parquet",
         description="Time every Jacobian mode over a grid of shapes. Axis flags take one or more "
-        "values; the grid is their product. With no flags, the 'default' preset runs.",
+        "values; the grid is their product. With no --preset, --config or axis flags, the "
+        f"'{GPU_PRESET}' preset runs when every --device is CUDA (--device cuda), else the "
+        f"'{CPU_PRESET}' preset.",
     )
     for axis in AXES:
         sweep.add_argument(f"--{axis}", nargs="+", type=positive_int, metavar="N",
@@ -60,7 +66,8 @@ def add_sweep_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentP
     add("--max-call-time", type=positive_float, metavar="S",
         help="skip a mode whose single call takes longer than this "
         f"(default {default.max_call_time:g} s)")
-    add("--preset", metavar="NAME", help="a built-in grid: default, quick, seed")
+    add("--preset", metavar="NAME", help="a built-in grid: default, quick, seed, gpu (default: "
+        f"{GPU_PRESET} when every --device is cuda, else {CPU_PRESET})")
     add("--config", metavar="FILE.toml", help="a grid in the presets' TOML form")
     add("--out", metavar="DIR", help="results folder (default runs/<preset>-<host>-<devices>/;"
         " never a folder the repository ships under results/)")
@@ -108,6 +115,12 @@ def devices_of(values: list[str]) -> tuple[str, ...]:
     return tuple(found)
 
 
+def default_preset(devices: tuple[str, ...]) -> str:
+    """The preset for a sweep that names none: the GPU's when every device is a CUDA one; else
+    the CPU's, which a CPU beside a GPU (``--device all``) can finish."""
+    return GPU_PRESET if devices and all(d.startswith("cuda") for d in devices) else CPU_PRESET
+
+
 def build_spec(args: argparse.Namespace, devices: tuple[str, ...]) -> Any:
     """The SweepSpec the flags describe."""
     from jacbench.run import spec as specs
@@ -120,7 +133,7 @@ def build_spec(args: argparse.Namespace, devices: tuple[str, ...]) -> Any:
     if args.config:
         config = specs.load_config(args.config)
     elif args.preset or not axes_given:
-        config = specs.load_preset(args.preset or "default")
+        config = specs.load_preset(args.preset or default_preset(devices))
     else:
         config = {}
     overrides = {a: getattr(args, a) for a in AXES}
@@ -131,12 +144,13 @@ def build_spec(args: argparse.Namespace, devices: tuple[str, ...]) -> Any:
     return specs.build_spec(config, overrides, devices)
 
 
-def run_name(args: argparse.Namespace) -> str:
-    """What the default results folder is named after: the preset, the config, or 'custom'."""
+def run_name(args: argparse.Namespace, devices: tuple[str, ...] = ()) -> str:
+    """What the default results folder is named after: the preset (the devices' default one when
+    none is named), the config, or 'custom'."""
     if args.config:
         return Path(args.config).stem
     axes_given = any(getattr(args, a) for a in AXES)
-    return args.preset or ("custom" if axes_given else "default")
+    return args.preset or ("custom" if axes_given else default_preset(devices))
 
 
 def _threads(args: argparse.Namespace) -> None:
@@ -165,7 +179,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     load_plugins(args)
     devices = devices_of(args.device)
     spec = build_spec(args, devices)
-    out = Path(args.out) if args.out else default_out(devices, run_name(args))
+    out = Path(args.out) if args.out else default_out(devices, run_name(args, devices))
     if args.shards:  # a SLURM node resolves --device itself: 'all' is its cpu and cuda
         nodes = devices if args.executor == "local" else tuple(
             d for v in args.device for d in (("cpu", "cuda") if v == "all" else (v,)))

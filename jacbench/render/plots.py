@@ -21,6 +21,7 @@ from jacbench.analysis.table import load_results, ok_sweep
 from jacbench.render.figures import best_mode_map, efficiency_plot, ratio_plot
 from jacbench.render.figures_compiled import compiled_against_eager
 from jacbench.render.figures_gpu import cpu_vs_gpu, launches, precisions
+from jacbench.render.figures_implementations import implementations
 from jacbench.render.figures_prediction import predicted_vs_measured
 from jacbench.render.figures_scaling import time_vs_axis
 from jacbench.render.style import RC
@@ -74,6 +75,7 @@ def drawers(ok: pd.DataFrame) -> list[tuple[str, Callable[[], Figure | str]]]:
         ("cpu_vs_gpu.png", lambda: cpu_vs_gpu(ok)),
         ("launches.png", lambda: launches(ok)),
         ("precisions.png", lambda: precisions(ok)),
+        ("implementations.png", lambda: implementations(ok)),
         ("compiled_vs_eager.png", lambda: compiled_against_eager(ok)),
         ("predicted_vs_measured.png", lambda: predicted_vs_measured(ok)),
     ]

@@ -46,6 +46,11 @@ FIGURES: dict[str, tuple[str, str]] = {
         "What does each precision cost and lose?",
         "Time and error against the float64 reference per dtype and matmul precision, at the "
         "largest point measured in every precision"),
+    "implementations.png": (
+        "How far is each implementation from the fastest, in each precision?",
+        "Each implementation's fastest mode at each point: its time over the fastest of all "
+        "against that fastest time, a panel per implementation, a marker per precision; 1 is "
+        "the winner"),
     "compiled_vs_eager.png": (
         "Does compiling make a mode faster?",
         "Each compiled or native mode's median against the eager torch mode of the same "

@@ -17,6 +17,7 @@ import pandas as pd
 
 from jacbench.analysis.table import load_results, ok_sweep
 from jacbench.render import sections_compiled as compiled_sections
+from jacbench.render import sections_implementations as implementation_sections
 from jacbench.render import sections_prediction as prediction_sections
 from jacbench.render import sections_run as run_sections
 from jacbench.render import sections_theory as theory_sections
@@ -32,6 +33,7 @@ SECTION_PLOTS: dict[str, tuple[str, ...]] = {
     "regions": ("best_mode_map.png",),
     "efficiency": ("efficiency.png", "cpu_vs_gpu.png", "launches.png", "precisions.png"),
     "compiled": ("compiled_vs_eager.png",),
+    "implementations": ("implementations.png",),
     "prediction": ("predicted_vs_measured.png",),
 }
 
@@ -86,6 +88,7 @@ def render_report(frame: pd.DataFrame, results_dir: Path, plots: PlotResult) -> 
         *theory_sections.crossover(ok), *embed("crossover"),
         *theory_sections.regions(ok), *embed("regions"),
         *compiled_sections.fastest_of_all(ok),
+        *implementation_sections.fastest_per_implementation(ok), *embed("implementations"),
         *compiled_sections.compiled(ok), *embed("compiled"),
         *theory_sections.efficiency(ok), *embed("efficiency"),
         *theory_sections.memory(ok),

@@ -26,8 +26,8 @@ from matplotlib.colors import to_rgb
 from jacbench.analysis.compiled import FAMILY_ORDER
 from jacbench.catalog import ALGORITHMS, CATALOG, IMPLEMENTATIONS, mode_order
 
-__all__ = ["PER_PANEL", "RC", "Look", "family_of", "family_panels", "family_title", "look",
-           "mode_colours"]
+__all__ = ["PER_PANEL", "RC", "Look", "family_of", "family_panels", "family_title",
+           "look", "mode_colours", "precision_looks"]
 
 Colour = tuple[float, float, float]
 
@@ -90,6 +90,15 @@ def look(mode: str) -> Look:
     hue = to_rgb(_HUES[list(ALGORITHMS).index(info.algorithm) % len(_HUES)])
     i = list(IMPLEMENTATIONS).index(info.implementation)
     return Look(_shade(hue, _SHADES[i % len(_SHADES)]), _MARKERS[i % len(_MARKERS)])
+
+
+def precision_looks(precisions: Iterable[str]) -> dict[str, Look]:
+    """A look per precision, for figures that draw precisions, not modes: given from the most
+    exact down, from dark to light along one colour map, each with a marker of its own."""
+    names = list(dict.fromkeys(precisions))
+    ramp, last = mpl.colormaps["viridis"], max(len(names) - 1, 1)
+    return {name: Look(to_rgb(ramp(0.85 * i / last)), _MARKERS[i % len(_MARKERS)])
+            for i, name in enumerate(names)}
 
 
 def mode_colours(modes: Iterable[str]) -> dict[str, Colour]:

@@ -9,19 +9,25 @@ at a framework call's cost, its FLOPs and bytes at a fraction of a typical devic
 capped at the per-call limit, past which a mode is skipped. Re-runs after a slow probe are not
 foreseen: the estimate is a warning, not a promise (tests check it within 2x of a CPU run).
 The counts are the point's own (``run.point_theory``), which the runner later records.
+
+Given calibrations (``models``, by device type and dtype: the time model of a machine measured
+before, such as the H200's the GPU preset is sized by), a call's time is the time model's
+prediction instead of the modest rates. A mode the point's device or dtype does not run is
+recorded unavailable at once and costs nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from jacbench.catalog import CATALOG
+from jacbench.catalog import CATALOG, DTYPE_BYTES
 from jacbench.results.point import Point
 from jacbench.run.point_theory import point_calls, point_cost
 from jacbench.run.settings import Settings
+from jacbench.theory.time_model import MachineModel, predict_at
 
-__all__ = ["COMPILE_S", "RATES", "SAMPLE_STEPS", "SETUP_S", "estimate_point_s",
+__all__ = ["COMPILE_S", "RATES", "SAMPLE_STEPS", "SETUP_S", "Models", "estimate_point_s",
            "estimate_setup_s", "estimate_steps_s"]
 
 #: Per device type: seconds per framework call, FLOP/s and bytes/s a call is guessed at.
@@ -37,14 +43,23 @@ CALLS_PER_MEASUREMENT = 3
 #: Above this many steps the estimate looks at an even sample of them and scales it up: a point's
 #: theory costs about 1 ms, so 10^6 points would take many minutes only to say how long.
 SAMPLE_STEPS = 500
+#: Calibrated time models by (device type, dtype): ("cuda", "float32"), say.
+Models = Mapping[tuple[str, str], MachineModel]
 
 
 def _kind(device: str) -> str:
     return "cuda" if device.startswith("cuda") else "cpu"
 
 
-def _call_s(point: Point, mode: str) -> float:
+def _call_s(point: Point, mode: str, models: Models) -> float:
     call, flops, bandwidth = RATES[_kind(point.device)]
+    model = models.get((_kind(point.device), point.dtype))
+    if model is not None:
+        try:
+            return predict_at(mode, point.shape, model, dtype_bytes=DTYPE_BYTES[point.dtype],
+                              single=point.batch == 1).seconds
+        except ValueError:  # a mode without an operation list
+            return 100 * model.dispatch_s
     try:
         c, calls = point_cost(point, mode), point_calls(point, mode)
     except ValueError:  # a mode without a cost model: guess a slow library call
@@ -52,13 +67,21 @@ def _call_s(point: Point, mode: str) -> float:
     return max(calls, 1) * call + max(c.flops / flops, c.bytes_moved / bandwidth)
 
 
-def estimate_point_s(point: Point, modes: tuple[str, ...], settings: Settings) -> float:
-    """Seconds to check and time ``modes`` at ``point`` with ``settings``."""
+def _runs_at(point: Point, mode: str) -> bool:
+    """Whether the catalogue lets ``mode`` run at the point's device type and dtype."""
+    info = CATALOG.get(mode)
+    return info is None or (_kind(point.device) in info.devices and point.dtype in info.dtypes)
+
+
+def estimate_point_s(point: Point, modes: tuple[str, ...], settings: Settings,
+                     models: Models | None = None) -> float:
+    """Seconds to check and time ``modes`` at ``point`` with ``settings`` (calls predicted by
+    ``models`` where they hold the point's device type and dtype)."""
     total = PROBES_S
-    for mode in modes:
+    for mode in (m for m in modes if _runs_at(point, m)):
         info = CATALOG.get(mode)
         total += COMPILE_S.get(info.implementation, 0.0) if info is not None else 0.0
-        call = min(_call_s(point, mode), settings.max_call_time)
+        call = min(_call_s(point, mode, models or {}), settings.max_call_time)
         total += 2 * call
         if call < settings.max_call_time:
             total += settings.rounds * max(settings.min_run_time, CALLS_PER_MEASUREMENT * call)
@@ -70,12 +93,13 @@ def estimate_setup_s(pairs: Iterable[tuple[str, str]]) -> float:
     return sum(SETUP_S[_kind(device)] for device, _ in set(pairs))
 
 
-def estimate_steps_s(steps: Sequence[tuple[Any, ...]], settings: Settings) -> tuple[float, int]:
+def estimate_steps_s(steps: Sequence[tuple[Any, ...]], settings: Settings,
+                     models: Models | None = None) -> tuple[float, int]:
     """Seconds to check and time the steps (each a point, its modes, and maybe more), and how
     many steps that looked at: every one, or an even sample of ``SAMPLE_STEPS`` scaled up."""
     count = len(steps)
     if count <= SAMPLE_STEPS:
-        return sum(estimate_point_s(s[0], s[1], settings) for s in steps), count
+        return sum(estimate_point_s(s[0], s[1], settings, models) for s in steps), count
     sample = [steps[i * count // SAMPLE_STEPS] for i in range(SAMPLE_STEPS)]
-    seconds = sum(estimate_point_s(s[0], s[1], settings) for s in sample)
+    seconds = sum(estimate_point_s(s[0], s[1], settings, models) for s in sample)
     return seconds * count / SAMPLE_STEPS, SAMPLE_STEPS

@@ -20,7 +20,7 @@ from jacbench.results.storage import ResultsError
 PNG = b"\x89PNG\r\n\x1a\n"
 EVERY_PLOT = {*(f"time_vs_{a}.png" for a in AXES), "ratio_forward_reverse.png",
               "best_mode_map.png", "efficiency.png", "cpu_vs_gpu.png", "launches.png",
-              "predicted_vs_measured.png", "compiled_vs_eager.png"}
+              "predicted_vs_measured.png", "compiled_vs_eager.png", "implementations.png"}
 
 
 def assert_readable_png(path: Path) -> None:

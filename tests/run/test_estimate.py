@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from jacbench.catalog import CATALOG
 from jacbench.results.point import Point
 from jacbench.run import estimate
 from jacbench.run.settings import Settings
@@ -50,3 +51,28 @@ def test_the_setup_is_paid_once_per_device_and_dtype():
     pairs = [("cpu", "float32"), ("cpu", "float32"), ("cpu", "float64"), ("cuda:0", "float32")]
     assert estimate.estimate_setup_s(pairs) == pytest.approx(
         2 * estimate.SETUP_S["cpu"] + estimate.SETUP_S["cuda"])
+
+
+def test_a_calibrated_model_predicts_each_call_where_given():
+    """With the device's time model, a call costs its prediction: two checks and a round of
+    three calls each (the rounds' budget tiny), and nothing for a point of another dtype."""
+    from factories import FAKE_MODEL
+
+    from jacbench.theory.time_model import predict_at
+
+    tiny = Settings(min_run_time=1e-9, rounds=1, max_call_time=2.0)
+    at = point("cuda", L=3, D=64, K=256, P=64, batch=8)
+    models = {("cuda", "float32"): FAKE_MODEL}
+    seconds = estimate.estimate_point_s(at, ("reverse",), tiny, models)
+    call = predict_at("reverse", at.shape, FAKE_MODEL, single=False).seconds
+    assert seconds - estimate.PROBES_S == pytest.approx(5 * call)
+    other = estimate.estimate_point_s(at, ("reverse",), tiny, {("cuda", "float64"): FAKE_MODEL})
+    assert other == pytest.approx(estimate.estimate_point_s(at, ("reverse",), tiny))
+
+
+def test_a_mode_the_device_does_not_run_costs_nothing():
+    assert "cuda" not in CATALOG["reverse-native"].devices
+    assert estimate.estimate_point_s(point("cuda"), ("reverse-native",), SETTINGS) == \
+        pytest.approx(estimate.PROBES_S)
+    assert estimate.estimate_point_s(point("cpu"), ("reverse-native",), SETTINGS) > \
+        estimate.PROBES_S + SETTINGS.rounds * SETTINGS.min_run_time / 2

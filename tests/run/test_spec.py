@@ -127,11 +127,11 @@ def test_points_are_frozen_hashable_and_keyed():
 # --- presets and config files ------------------------------------------------------------------
 
 
-def test_the_three_presets_ship_with_the_package():
-    assert {"default", "quick", "seed"} <= set(preset_names())
+def test_the_presets_ship_with_the_package():
+    assert {"default", "quick", "seed", "gpu"} <= set(preset_names())
 
 
-@pytest.mark.parametrize("name", ["default", "quick", "seed"])
+@pytest.mark.parametrize("name", ["default", "quick", "seed", "gpu"])
 def test_every_preset_loads_and_expands_to_its_grids(name):
     config = load_preset(name)
     spec = build_spec(config)
@@ -145,6 +145,7 @@ def test_the_seed_preset_reproduces_the_course_configurations():
     spec = build_spec(load_preset("seed"))
     assert sorted(shapes(spec)) == sorted([
         (10, 2, 30, 10, 1), (3, 1000, 1000, 1, 1), (5, 1000, 1000, 1, 1), (10, 1000, 1000, 1, 1),
+        (8, 784, 50, 10, 256),  # the MNIST classifier over minibatches of 256
     ])
 
 
