@@ -62,7 +62,8 @@ COMPILE_SETTINGS: dict[str, dict[str, object]] = {
     "torch.compile-autotune": {"mode": "max-autotune"},
 }
 #: The implementations whose programs replay CUDA graphs: a call's output lives until the next.
-REPLAYED = frozenset({"torch.compile-cudagraphs", "torch.compile-autotune"})
+REPLAYED = frozenset(how for how, settings in COMPILE_SETTINGS.items()
+                     if settings.get("mode") in ("reduce-overhead", "max-autotune"))
 
 #: Distinct shapes one process may compile a mode at: dynamo's default (8) would silently fall
 #: back to eager after the eighth point of a sweep; past this limit compiling fails loudly.

@@ -151,9 +151,16 @@ def _as_tensor(result: object) -> torch.Tensor:
 
 def prepare_graph(eager: JacobianFn, net: MLP, x: torch.Tensor) -> Prepared:
     """The mode captured for this point (the one-off cost, paid here); the timed call copies x
-    into the static input and replays."""
+    into the static input and replays. A replay allocates nothing, so the device memory the mode
+    needs is the peak of its warm-up and capture (kept in the graph's pool), measured here."""
+    cuda = x.device if x.device.type == "cuda" else None
+    if cuda is not None:
+        torch.cuda.reset_peak_memory_stats(cuda)
+        base = torch.cuda.memory_allocated(cuda)
     graph = capture(eager, net, x)
-    return Prepared(lambda: graph(x), _as_tensor, torch.get_num_threads())
+    peak = None if cuda is None else torch.cuda.max_memory_allocated(cuda) - base
+    return Prepared(lambda: graph(x), _as_tensor, torch.get_num_threads(),
+                    peak_bytes=None if peak is None else lambda: peak)
 
 
 #: Graphs per model for ``graph_jacobian``: (mode, shape, dtype, device) -> graph; dropped with

@@ -156,6 +156,7 @@ def test_on_a_gpu_each_graph_mode_captures_and_agrees_with_the_reference(mode):
     ready = prepare(net, x, mode)
     J = ready.to_torch(ready.call()).clone()
     assert_matches_reference(J, net, x, mode)
+    assert ready.peak_bytes is not None and ready.peak_bytes() >= J.numel() * J.element_size()
     x.mul_(0.5)  # a new input in the static input's place
     torch.testing.assert_close(ready.to_torch(ready.call()),
                                jacbench.jacobian(net, x, catalog.CATALOG[mode].eager))
