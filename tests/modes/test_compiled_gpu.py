@@ -73,6 +73,7 @@ def test_each_implementation_hands_torch_compile_its_own_settings(how, settings,
     net, x = Case(2, 3, 4, 2, 2, seed=1).build(torch.float64)
     program = compiled._COMPILERS[how](EAGER_FUNCTIONS["reverse"], net, x)
     assert recorded.calls == [{"dynamic": False, "fullgraph": True, **settings}]
+    assert (how in compiled.REPLAYED) == ("mode" in settings)  # CUDA graphs: a copy for users
     if "options" in settings:  # a copy: inductor may not change the module's own settings
         assert recorded.calls[0]["options"] is not compiled.INDUCTOR_OPTIONS
     assert_matches_reference(program(x), net, x, how)  # the eager mode's function, wired through
@@ -112,9 +113,10 @@ def test_a_peer_that_replays_graphs_marks_each_step_and_hands_users_a_copy(recor
     assert_matches_reference(mine, net, x, "the user's copy")
 
 
+# max-autotune is left out here: it benchmarks kernel candidates for a minute or more per shape,
+# past the time benchmarks/gpu_check.sh gives the CUDA-marked tests.
 @pytest.mark.cuda
-@pytest.mark.parametrize("mode", ["reverse-compiled-cudagraphs", "chain-compiled-autotune",
-                                  "reverse-aoti"])
+@pytest.mark.parametrize("mode", ["reverse-compiled-cudagraphs", "reverse-aoti"])
 def test_on_a_gpu_each_peer_compiles_and_agrees_with_the_reference(mode):
     net, x = Case(3, 6, 8, 4, 5, "tanh", True, seed=5).build(torch.float32, "cuda")
     ready = prepare(net, x, mode)
