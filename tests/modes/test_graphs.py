@@ -128,7 +128,7 @@ def _refused() -> RuntimeError:
     (_refused(), "unavailable",
      "CUDA graph capture failed: RuntimeError: operation not permitted when stream is capturing"),
     (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB"), "oom",
-     "OutOfMemoryError: CUDA out of memory"),
+     "OutOfMemoryError: CUDA out of memory. Tried to allocate 2 GiB"),
 ])
 def test_a_capture_that_fails_is_a_row_with_torchs_reason(fail, status, says, monkeypatch):
     monkeypatch.setattr(graphs, "CAPTURER", lambda device: FakeCapturer(fail=fail))
