@@ -2,12 +2,12 @@
 
 An **algorithm** says what is computed (forward tangents, reverse adjoints, the matrix chain in
 its cheapest bracketing, or a library's own: ``jacrev``, ``autograd-reverse``...). An
-**implementation** says how it is run (eager torch, one native C call, torch.compile,
-AOTInductor, JAX's jit). A mode's name, family, summary, devices, dtypes and whether a default
-sweep runs it all follow from the pair; the operation list, the cost model, the time model, the
-registry of functions and every listing of modes are built from this table, so a new
-implementation of existing algorithms is one ``Implementation`` entry in ``_IMPLEMENTED`` plus
-its function in ``jacbench.modes.registry``.
+**implementation** says how it is run (eager torch, one native C call, a CUDA graph,
+torch.compile, AOTInductor, JAX's jit). A mode's name, family, summary, devices, dtypes and
+whether a default sweep runs it all follow from the pair; the operation list, the cost model,
+the time model, the registry of functions and every listing of modes are built from this table,
+so a new implementation of existing algorithms is one ``Implementation`` entry in
+``_IMPLEMENTED`` plus its function in ``jacbench.modes.registry``.
 
 This module is the package's ground floor: torch-free and importing nothing of jacbench, so
 results/, theory/, analysis/ and render/ may all read it.
@@ -32,6 +32,7 @@ __all__ = [
     "EAGER",
     "EAGER_FAMILIES",
     "FULL_PRECISION",
+    "GRAPH",
     "HAND_WRITTEN",
     "IMPLEMENTATIONS",
     "LIBRARY",
@@ -60,6 +61,8 @@ LIBRARY = "library"
 COMPILED_PEER = "compiled peer"
 #: A torch mode compiled by inductor (torch.compile or AOTInductor): the same algorithm.
 COMPILED = "compiled"
+#: A torch mode captured once as a CUDA graph and replayed: the eager kernels, one launch a call.
+GRAPH = "cuda graph"
 #: A user's own mode, registered by a plugin (``jacbench.register_mode``).
 USER = "user"
 #: The families torch runs eagerly, operation by operation (FlopCounterMode sees their work).
@@ -173,6 +176,17 @@ IMPLEMENTATIONS: dict[str, Implementation] = {i.name: i for i in (
                    program=True, default=False, probed=False),
     Implementation("aoti", "{}-aoti", COMPILED, "{} compiled ahead of time (AOTInductor)",
                    program=True, default=False, probed=False),
+    # On a GPU only: one launch replays the captured kernels (the capture is its compile_s);
+    # predicted as the algorithm's program, not probed (the calibration has not run one yet).
+    Implementation("cuda-graph", "{}-graph", GRAPH,
+                   "{} captured once as a CUDA graph (torch.cuda.CUDAGraph), replayed per call",
+                   program=True, devices=("cuda",), probed=False),
+    Implementation("torch.compile-cudagraphs", "{}-compiled-cudagraphs", COMPILED,
+                   '{} under torch.compile(mode="reduce-overhead"): inductor, CUDA graphs',
+                   program=True, devices=("cuda",), default=False, probed=False),
+    Implementation("torch.compile-autotune", "{}-compiled-autotune", COMPILED,
+                   '{} under torch.compile(mode="max-autotune"): autotuned, CUDA graphs',
+                   program=True, devices=("cuda",), default=False, probed=False),
     Implementation(PLUGIN, "{}", USER, "", probed=False),
 )}
 
@@ -185,6 +199,11 @@ _IMPLEMENTED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("jax-jit", ("jacrev", "jacfwd")),
     ("torch.compile", (*_HAND, "jacrev")),
     ("aoti", _HAND),
+    # torch.func's transforms capture (static shapes, no host reads); the autograd.functional
+    # baselines stay the eager yardsticks they are.
+    ("cuda-graph", (*_HAND, "jacrev", "jacfwd")),
+    ("torch.compile-cudagraphs", (*_HAND, "jacrev")),
+    ("torch.compile-autotune", (*_HAND, "jacrev")),
 )
 
 

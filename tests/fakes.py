@@ -1,4 +1,5 @@
-"""Fakes that stand in for the machine in run/ tests: a scripted speed probe, recorded pauses.
+"""Fakes that stand in for the machine in run/ tests: a scripted speed probe, recorded pauses;
+and a CUDA graph's capturer that runs on a CPU.
 
 The modes themselves are really run and timed (on tiny shapes with a tiny budget); what is faked
 is what measures the machine (ceilings, probes, load), since the real ones take seconds and
@@ -7,8 +8,10 @@ depend on the machine's mood.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+import torch
 from factories import FAKE_CEILINGS, FAKE_MODEL
 
 from jacbench.measure.load import Load
@@ -81,3 +84,33 @@ def steady_instruments() -> Instruments:
     """A steady, quiet machine (as ``FakeMachine`` with its default script) that pickles."""
     return Instruments(ceilings=_ceilings, probe=_probe, load=_quiet, sleep=_no_sleep,
                        free_memory=_free, calibrate=_calibrate)
+
+
+class FakeCapturer:
+    """A CUDA graph on a CPU (``jacbench.modes.graphs.Capturer``): ``capture`` keeps the step and
+    hands back its output buffer filled with NaN, as a real capture records kernels without
+    running them; ``replay`` reruns the kept step into that buffer, reading the static input as
+    a real replay does. ``events`` logs each phase in order; ``fail`` makes the capture raise."""
+
+    def __init__(self, fail: BaseException | None = None) -> None:
+        self.events: list[str] = []
+        self.fail = fail
+        self.step: Callable[[], torch.Tensor] | None = None
+        self.out: torch.Tensor | None = None
+
+    def warm_up(self, step: Callable[[], torch.Tensor]) -> None:
+        self.events.append("warm_up")
+        step()
+
+    def capture(self, step: Callable[[], torch.Tensor]) -> torch.Tensor:
+        self.events.append("capture")
+        if self.fail is not None:
+            raise self.fail
+        self.step, self.out = step, step()
+        self.out.fill_(float("nan"))
+        return self.out
+
+    def replay(self) -> None:
+        self.events.append("replay")
+        assert self.step is not None and self.out is not None, "replayed before a capture"
+        self.out.copy_(self.step())

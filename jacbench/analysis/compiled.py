@@ -18,6 +18,7 @@ from jacbench.catalog import (
     CATALOG,
     COMPILED,
     COMPILED_PEER,
+    GRAPH,
     HAND_WRITTEN,
     LIBRARY,
     NATIVE,
@@ -30,7 +31,8 @@ from jacbench.results.point import POINT_FIELDS
 __all__ = ["FAMILY_ORDER", "best_by_family", "break_even_calls", "compiled_vs_eager"]
 
 #: Families as the tables show them, eager first.
-FAMILY_ORDER: tuple[str, ...] = (HAND_WRITTEN, NATIVE, LIBRARY, COMPILED_PEER, COMPILED, USER)
+FAMILY_ORDER: tuple[str, ...] = (HAND_WRITTEN, NATIVE, GRAPH, LIBRARY, COMPILED_PEER, COMPILED,
+                                 USER)
 
 
 def break_even_calls(compile_s: float, eager_s: float, compiled_s: float) -> float:
@@ -84,6 +86,6 @@ def best_by_family(ok: pd.DataFrame) -> pd.DataFrame:
 
 
 def has_compiled(ok: pd.DataFrame) -> bool:
-    """Whether any compiled mode measured ok in the table."""
+    """Whether any compiled mode (CUDA graphs included) measured ok in the table."""
     families = {CATALOG[m].family for m in ok["mode"].dropna().unique() if m in CATALOG}
-    return bool(families & {COMPILED, COMPILED_PEER})
+    return bool(families & {COMPILED, COMPILED_PEER, GRAPH})

@@ -3,6 +3,11 @@
 - ``<mode>-compiled``: ``torch.compile(lambda x: <mode>(net, x), dynamic=False, fullgraph=True)``
   with ``INDUCTOR_OPTIONS``: what most users try first; it still enters through Python and
   dynamo's guards on every call.
+- ``<mode>-compiled-cudagraphs`` and ``<mode>-compiled-autotune`` (CUDA only): torch.compile's
+  own ``mode="reduce-overhead"`` (inductor's kernels replayed from CUDA graphs) and
+  ``mode="max-autotune"`` (GEMM and kernel configurations autotuned, also replayed from CUDA
+  graphs); their output is overwritten by the next call (torch's CUDA graph trees), so each call
+  marks a new step (``torch.compiler.cudagraph_mark_step_begin``) and ``jacobian`` returns a copy.
 - ``<mode>-aoti``: AOTInductor: ``torch.export`` of the mode on the model, compiled ahead of time
   to a shared library (``torch._inductor.aoti_compile_and_package``) and loaded back
   (``aoti_load_package``): a call is one C++ entry, no guards.
@@ -30,13 +35,15 @@ import sys
 import tempfile
 import weakref
 from collections.abc import Callable
+from functools import partial
 
 import torch
 
+from jacbench.catalog import IMPLEMENTATIONS
 from jacbench.model.mlp import MLP
 from jacbench.modes.prepared import ModeUnavailable, Prepared
 
-__all__ = ["INDUCTOR_OPTIONS", "compiled_jacobian", "prepare_compiled"]
+__all__ = ["COMPILE_SETTINGS", "INDUCTOR_OPTIONS", "compiled_jacobian", "prepare_compiled"]
 
 JacobianFn = Callable[[MLP, torch.Tensor], torch.Tensor]
 Program = Callable[[torch.Tensor], torch.Tensor]
@@ -46,6 +53,18 @@ Program = Callable[[torch.Tensor], torch.Tensor]
 #: generated kernels from C++ rather than from Python, 0-8% faster than the default.
 INDUCTOR_OPTIONS: dict[str, object] = {"cpp_wrapper": True}
 
+#: torch.compile's settings per implementation (the catalogue's name): the CPU's inductor
+#: options, and torch's own modes for the GPU peers (torch.compile takes a mode or options, not
+#: both; "max-autotune" also replays CUDA graphs, "max-autotune-no-cudagraphs" would not).
+COMPILE_SETTINGS: dict[str, dict[str, object]] = {
+    "torch.compile": {"options": INDUCTOR_OPTIONS},
+    "torch.compile-cudagraphs": {"mode": "reduce-overhead"},
+    "torch.compile-autotune": {"mode": "max-autotune"},
+}
+#: The implementations whose programs replay CUDA graphs: a call's output lives until the next.
+REPLAYED = frozenset(how for how, settings in COMPILE_SETTINGS.items()
+                     if settings.get("mode") in ("reduce-overhead", "max-autotune"))
+
 #: Distinct shapes one process may compile a mode at: dynamo's default (8) would silently fall
 #: back to eager after the eighth point of a sweep; past this limit compiling fails loudly.
 RECOMPILE_LIMIT = 4096
@@ -54,15 +73,23 @@ RECOMPILE_LIMIT = 4096
 _CACHE: weakref.WeakKeyDictionary[MLP, dict[tuple, Program]] = weakref.WeakKeyDictionary()
 
 
-def _torch_compile(eager: JacobianFn, net: MLP, x: torch.Tensor) -> Program:
+def _torch_compile(how: str, eager: JacobianFn, net: MLP, x: torch.Tensor) -> Program:
     dynamo = torch._dynamo.config
     dynamo.recompile_limit = max(dynamo.recompile_limit, RECOMPILE_LIMIT)
     dynamo.accumulated_recompile_limit = max(dynamo.accumulated_recompile_limit, RECOMPILE_LIMIT)
     dynamo.fail_on_recompile_limit_hit = True
-    program = torch.compile(lambda x: eager(net, x), dynamic=False, fullgraph=True,
-                            options=dict(INDUCTOR_OPTIONS))
+    settings = {k: dict(v) if isinstance(v, dict) else v for k, v in COMPILE_SETTINGS[how].items()}
+    program = torch.compile(lambda x: eager(net, x), dynamic=False, fullgraph=True, **settings)
     program(x)  # compile now, inside the call that pays for it
     return program
+
+
+def _check_device(how: str, device: torch.device) -> None:
+    """ModeUnavailable where the implementation does not run on this device (its catalogue
+    entry's devices): CUDA graphs and GPU autotuning on a CPU, say."""
+    devices = IMPLEMENTATIONS[how].devices
+    if device.type not in devices:
+        raise ModeUnavailable(f"{how} runs on {' or '.join(devices)} only, not on {device}")
 
 
 class _Exported(torch.nn.Module):
@@ -135,13 +162,14 @@ def _aoti(eager: JacobianFn, net: MLP, x: torch.Tensor) -> Program:
 
 #: How each inductor implementation (the catalogue's name) compiles an eager function.
 _COMPILERS: dict[str, Callable[[JacobianFn, MLP, torch.Tensor], Program]] = {
-    "torch.compile": _torch_compile, "aoti": _aoti}
+    **{how: partial(_torch_compile, how) for how in COMPILE_SETTINGS}, "aoti": _aoti}
 
 
 def _program(mode: str, eager: JacobianFn, how: str, net: MLP, x: torch.Tensor) -> Program:
     per_net = _CACHE.setdefault(net, {})
     key = (mode, tuple(x.shape), x.dtype, str(x.device))
     if key not in per_net:
+        _check_device(how, x.device)
         per_net[key] = _COMPILERS[how](eager, net, x)
     return per_net[key]
 
@@ -155,24 +183,31 @@ def prepare_compiled(mode: str, eager: JacobianFn, how: str, net: MLP,
                      x: torch.Tensor) -> Prepared:
     """``mode`` made ready at (net, x): its first call compiles (the runner's untimed check pays
     and records it), every later call runs the compiled program."""
-
+    _check_device(how, x.device)
     program: Program | None = None
+    new_step = torch.compiler.cudagraph_mark_step_begin if how in REPLAYED else None
 
     def call() -> torch.Tensor:
         nonlocal program
         if program is None:
             program = _program(mode, eager, how, net, x)
+        if new_step is not None:
+            new_step()
         return program(x)
 
     return Prepared(call, _as_tensor, torch.get_num_threads())
 
 
 def compiled_jacobian(mode: str, eager: JacobianFn, how: str) -> JacobianFn:
-    """The plain ``(net, x) -> J`` function of ``mode``: ``eager`` compiled by ``how``
-    ("torch.compile" or "aoti") on first use."""
+    """The plain ``(net, x) -> J`` function of ``mode``: ``eager`` compiled by ``how`` (an
+    inductor implementation of the catalogue) on first use."""
 
     def jacobian(net: MLP, x: torch.Tensor) -> torch.Tensor:
-        return _program(mode, eager, how, net, x)(x)
+        program = _program(mode, eager, how, net, x)
+        if how not in REPLAYED:
+            return program(x)
+        torch.compiler.cudagraph_mark_step_begin()
+        return program(x).clone()  # the next replay overwrites the program's own output
 
     jacobian.__name__ = mode.replace("-", "_")
     jacobian.__doc__ = f"{eager.__name__} compiled by {how} (inductor)."

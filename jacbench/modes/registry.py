@@ -15,7 +15,7 @@ import torch
 
 from jacbench.catalog import CATALOG, PLUGIN, ModeInfo, register
 from jacbench.model.mlp import MLP
-from jacbench.modes import baselines, chain, compiled, handwritten, jax_modes, native
+from jacbench.modes import baselines, chain, compiled, graphs, handwritten, jax_modes, native
 from jacbench.modes.prepared import ModeUnavailable, Prepared
 
 __all__ = ["BINDERS", "EAGER_FUNCTIONS", "MODES", "USER_FUNCTIONS", "Mode", "ModeUnavailable",
@@ -80,6 +80,11 @@ def _inductor(info: ModeInfo) -> Binding:
             partial(compiled.prepare_compiled, info.name, eager, how))
 
 
+def _graph(info: ModeInfo) -> Binding:
+    eager = EAGER_FUNCTIONS[info.algorithm]
+    return graphs.graph_jacobian(info.name, eager), partial(graphs.prepare_graph, eager)
+
+
 #: Each user's mode's own function, by name (``register_mode``).
 USER_FUNCTIONS: dict[str, JacobianFn] = {}
 
@@ -97,6 +102,9 @@ BINDERS: dict[str, Callable[[ModeInfo], Binding]] = {
     "jax-jit": _jax,
     "torch.compile": _inductor,
     "aoti": _inductor,
+    "cuda-graph": _graph,
+    "torch.compile-cudagraphs": _inductor,
+    "torch.compile-autotune": _inductor,
     PLUGIN: _plugin,
 }
 

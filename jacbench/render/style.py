@@ -55,8 +55,8 @@ OTHER = "other"
 _HUES = [c for i, c in enumerate(mpl.colormaps["tab10"].colors) if i != 7]
 _HUES += list(mpl.colormaps["Dark2"].colors)
 # Per implementation, in catalog order: toward black (<0) or white (>0), and a marker.
-_SHADES = (0.0, -0.45, 0.3, -0.2, 0.2, -0.6, 0.5)
-_MARKERS = ("o", "s", "D", "^", "v", "P", "X")
+_SHADES = (0.0, -0.45, 0.3, -0.2, 0.2, -0.6, 0.5, -0.35, 0.62, -0.72)
+_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "h", "<")
 _GREYS = ((0.45, 0.45, 0.45), (0.25, 0.25, 0.25), (0.62, 0.62, 0.62), (0.55, 0.5, 0.35))
 _TITLES = {
     "hand-written": "hand-written (eager torch)",
@@ -64,6 +64,7 @@ _TITLES = {
     "library": "library (torch.autograd, torch.func)",
     "compiled peer": "JAX (jit)",
     "compiled": "torch.compile and AOTInductor",
+    "cuda graph": "CUDA graph (captured once, replayed)",
 }
 
 

@@ -25,11 +25,15 @@ from jacbench.run.case import build_case
 
 
 def test_every_compiled_mode_names_a_registered_eager_mode_and_is_not_a_default():
-    torch_compiled = {f"{e}-{how}": e for how in ("compiled", "aoti")
-                      for e in ("forward", "reverse", "chain")} | {"jacrev-compiled": "jacrev"}
+    torch_compiled = {f"{e}-{how}": e for how in ("compiled", "aoti", "compiled-cudagraphs",
+                                                  "compiled-autotune")
+                      for e in ("forward", "reverse", "chain")} | {
+        f"jacrev-{how}": "jacrev" for how in ("compiled", "compiled-cudagraphs",
+                                              "compiled-autotune")}
     native = {"forward-native": "forward", "reverse-native": "reverse", "chain-native": "chain"}
+    graph = {f"{e}-graph": e for e in ("forward", "reverse", "chain", "jacrev", "jacfwd")}
     assert catalog.compiled_pairs() == {"jax-jacrev": "jacrev", "jax-jacfwd": "jacfwd",
-                                        **torch_compiled, **native}
+                                        **torch_compiled, **native, **graph}
     for mode, eager in torch_compiled.items():
         assert catalog.CATALOG[eager].family in catalog.EAGER_FAMILIES
         assert catalog.CATALOG[mode].family == catalog.COMPILED

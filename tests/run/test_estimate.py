@@ -32,6 +32,19 @@ def test_compiled_modes_pay_their_compile_at_every_point():
         assert compiled - eager == pytest.approx(estimate.COMPILE_S[how], rel=0.05, abs=0.01)
 
 
+def test_a_mode_that_does_not_run_on_the_device_costs_nothing_and_gpu_peers_pay_there():
+    # recorded unavailable at once: a CUDA graph or a GPU peer on a CPU, a native mode on a GPU
+    for mode in ("reverse-graph", "reverse-compiled-autotune"):
+        assert estimate.estimate_point_s(point(), (mode,), SETTINGS) == estimate.PROBES_S
+    assert estimate.estimate_point_s(point("cuda:0"), ("reverse-native",),
+                                     SETTINGS) == estimate.PROBES_S
+    eager = estimate.estimate_point_s(point("cuda:0"), ("reverse",), SETTINGS)
+    for mode, how in (("reverse-graph", "cuda-graph"),
+                      ("reverse-compiled-cudagraphs", "torch.compile-cudagraphs")):
+        on_gpu = estimate.estimate_point_s(point("cuda:0"), (mode,), SETTINGS)
+        assert on_gpu - eager == pytest.approx(estimate.COMPILE_S[how], rel=0.05, abs=0.01)
+
+
 def test_a_gpu_call_costs_its_launches():
     # a launch-bound shape: each call costs its framework calls at the GPU's launch cost
     slow = Settings(min_run_time=1e-6, rounds=1, max_call_time=2.0)

@@ -12,10 +12,11 @@ import dataclasses
 
 import pytest
 import torch
-from fakes import FakeMachine
+from fakes import FakeCapturer, FakeMachine
 
 from jacbench.measure import environment, load
 from jacbench.measure.timing import default_clock
+from jacbench.modes import graphs
 from jacbench.modes.registry import MODES
 from jacbench.results.point import Point
 from jacbench.run import case as case_module
@@ -200,3 +201,15 @@ def test_the_h200s_launch_timed_calibration_is_refused_not_stored():
     assert found.models == {} and len(calls) == 2  # measured once more, then refused
     assert any("time model not calibrated" in line and "bandwidth" in line for line in said)
     assert (DEVICE, "float32") in found.ceilings
+
+
+def test_a_graph_mode_at_a_gpu_point_is_captured_once_and_its_replays_are_timed(fake_cuda,
+                                                                                monkeypatch):
+    made: list[FakeCapturer] = []
+    monkeypatch.setattr(graphs, "CAPTURER", lambda device: made.append(FakeCapturer()) or made[-1])
+    rows = [r.to_row() for r in cuda_runner(FakeMachine()).run(POINT, ("reverse-graph",))]
+    assert [r["status"] for r in rows] == ["ok"]
+    assert rows[0]["rel_error"] <= 1e-4 and rows[0]["compile_s"] is not None
+    (fake,) = made
+    assert fake.events[:2] == ["warm_up", "capture"] and fake.events.count("capture") == 1
+    assert fake.events.count("replay") > 2  # the checked call, the warm call, the timed rounds
