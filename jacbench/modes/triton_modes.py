@@ -1,0 +1,224 @@
+"""Triton modes: ``forward-triton`` and ``reverse-triton``, the hand-written algorithms with what
+the eager modes launch separately fused into as few kernels as the shape allows.
+
+On a GPU an eager layer is four launches (the primal product, the activation, the scaling by
+act'(h), the tangent or adjoint product), about 10 us each on an H200 whatever the work: the
+course's small config (L=10, D=2, K=30, P=10) is then ~600 us of launches for a few microseconds
+of arithmetic. Here:
+
+- every padded size (D, K, P each rounded up to a power of two, at least 16) at most
+  ``NETWORK_MAX``: **one launch** for the whole Jacobian (``triton_kernels`` network kernels,
+  one program per input, every layer in registers);
+- larger: **one launch per layer** (L + 1 in all; reverse adds L for its forward pass), each a
+  product whose epilogue does the activation and the scaling (``layer_kernel``).
+
+The multiply-adds are those of ``forward``/``reverse`` (the identity products of the first
+layer aside: D·D·K or P·P·K per input, on the padded tiles). CUDA, float32 (true float32
+products: ``tl.dot`` with ``input_precision="ieee"``). On the CPU the modes are unavailable unless
+triton's interpreter is on (``TRITON_INTERPRET=1``), which the tests use; triton itself is the
+optional extra ``jacbench[triton]``. Nothing here has yet run on a real GPU: block sizes,
+``NETWORK_MAX`` and warps are first guesses for ``benchmarks/bench_triton.py`` to settle.
+
+>>> import torch, jacbench
+>>> net = jacbench.MLP.random(L=3, D=2, K=8, P=4, device="cuda")  # doctest: +SKIP
+>>> jacbench.jacobian(net, torch.zeros(5, 2, device="cuda"), mode="reverse-triton").shape
+torch.Size([5, 4, 2])
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+
+import torch
+
+from jacbench.model.mlp import MLP
+from jacbench.modes.prepared import ModeUnavailable, Prepared
+
+__all__ = ["BLOCK_K", "NETWORK_MAX", "kernels", "padded", "prepare_triton", "triton_jacobian"]
+
+#: The whole network runs as one launch where every padded size is at most this.
+NETWORK_MAX = 64
+#: The layer kernel's inner block; its row and column blocks follow the sizes, up to 64.
+BLOCK_K = 32
+_BLOCK_MAX = 64
+_PRECISION = {torch.float32: "ieee"}
+
+
+def padded(n: int) -> int:
+    """n rounded up to a power of two, at least 16 (``tl.dot``'s smallest tile)."""
+    return max(16, 1 << (n - 1).bit_length())
+
+
+def _import_triton() -> ModuleType:
+    try:
+        return importlib.import_module("triton")
+    except ImportError as exc:
+        raise ModeUnavailable(f"triton is not installed (pip install 'jacbench[triton]'): "
+                              f"{exc}") from None
+
+
+def kernels() -> ModuleType:
+    """``triton_kernels``, built for the interpreter when ``TRITON_INTERPRET`` is on now and for
+    the GPU otherwise (triton reads the switch once, when a kernel is defined)."""
+    interpret = bool(_import_triton().knobs.runtime.interpret)
+    from jacbench.modes import triton_kernels
+    if triton_kernels.INTERPRETED != interpret:
+        triton_kernels = importlib.reload(triton_kernels)
+    return triton_kernels
+
+
+def _check(net: MLP) -> ModuleType:
+    found = kernels()
+    if net.device.type != "cuda" and not (found.INTERPRETED and net.device.type == "cpu"):
+        raise ModeUnavailable(f"the triton modes run on CUDA (on the CPU only under "
+                              f"TRITON_INTERPRET=1), not on {net.device}")
+    if net.dtype not in _PRECISION:
+        raise ModeUnavailable(f"the triton modes take float32, not {net.dtype}")
+    return found
+
+
+def _block(n: int) -> int:
+    return min(padded(n), _BLOCK_MAX)
+
+
+def _biases(net: MLP) -> torch.Tensor | None:
+    """b_1..b_L padded to (L, KP), or None."""
+    if net.biases is None:
+        return None
+    packed = net.weights[0].new_zeros(net.L, padded(net.K))
+    for i, b in enumerate(net.biases[:-1]):
+        packed[i, :net.K] = b
+    return packed
+
+
+def _pack(net: MLP, transposed: bool) -> torch.Tensor:
+    """The weights padded and laid one after the other: Wᵢᵀ for forward, Wᵢ for reverse."""
+    blocks = []
+    for W in net.weights:
+        M = W.T if transposed else W
+        block = W.new_zeros(padded(M.shape[0]), padded(M.shape[1]))
+        block[:M.shape[0], :M.shape[1]] = M
+        blocks.append(block.reshape(-1))
+    return torch.cat(blocks)
+
+
+def _network_call(net: MLP, xs: torch.Tensor, algorithm: str) -> Callable[[], torch.Tensor]:
+    """The whole Jacobian as one launch, weights packed now (once per preparation)."""
+    k = _check(net)
+    N, (L, D, K, P) = xs.shape[0], (net.L, net.D, net.K, net.P)
+    weights, biases = _pack(net, transposed=algorithm == "forward"), _biases(net)
+    bias_arg = weights if biases is None else biases
+    sizes = {"DP": padded(D), "KP": padded(K), "PP": padded(P)}
+    options = {**sizes, "ACT": k.ACTIVATION_CODES[net.activation], "HAS_BIAS": biases is not None,
+               "PRECISION": _PRECISION[net.dtype], "num_warps": 4}
+    out = xs.new_empty(N, P, D)
+    if algorithm == "forward":
+        kernel, args = k.forward_network_kernel, (xs, weights, bias_arg, out)
+    else:
+        acts = xs.new_empty(N, L, sizes["KP"])
+        kernel, args = k.reverse_network_kernel, (xs, weights, bias_arg, acts, out)
+
+    def call() -> torch.Tensor:
+        kernel[(N,)](*args, D, P, L, xs.stride(0), out.stride(0), **options)
+        return out
+
+    return call
+
+
+def _layer(k: ModuleType, u: torch.Tensor | None, m: torch.Tensor, out: torch.Tensor, act: int,
+           epilogue: int, a: torch.Tensor | None = None, b: torch.Tensor | None = None,
+           a_out: torch.Tensor | None = None) -> None:
+    """One ``layer_kernel`` launch: out[n] = (U[n] @ m) with ``epilogue``; U None: identity."""
+    N, R, KOUT = out.shape
+    KIN = m.shape[0]
+    BR, BJ = _block(R), _block(KOUT)
+    grid = (N, -(-R // BR), -(-KOUT // BJ))
+    dummy = out
+    k.layer_kernel[grid](
+        dummy if u is None else u, m, dummy if a is None else a, dummy if b is None else b, out,
+        dummy if a_out is None else a_out, R, KIN, KOUT,
+        0 if u is None else u.stride(0), 0 if u is None else u.stride(1), m.stride(0),
+        m.stride(1), 0 if a is None else a.stride(0), out.stride(0), out.stride(1),
+        0 if a_out is None else a_out.stride(0), ACT=act, IDENTITY_IN=u is None,
+        EPILOGUE=epilogue, HAS_BIAS=b is not None, BLOCK_R=BR, BLOCK_J=BJ, BLOCK_K=BLOCK_K,
+        PRECISION=_PRECISION[out.dtype])
+
+
+def _forward_layers(net: MLP, xs: torch.Tensor) -> torch.Tensor:
+    """Forward, one launch per weight: U_i = s_i ⊙ T_iᵀ and a_i from each epilogue; Jᵀ last."""
+    k, W, act = _check(net), net.weights, kernels().ACTIVATION_CODES[net.activation]
+    N, D = xs.shape
+    a, u = xs, None  # T_1ᵀ = I W_1ᵀ
+    for i in range(net.L):
+        u_next = xs.new_empty(N, D, net.K)
+        a_next = xs.new_empty(N, net.K)
+        _layer(k, u, W[i].T, u_next, act, 1, a=a, b=net.bias(i), a_out=a_next)
+        a, u = a_next, u_next
+    j_t = xs.new_empty(N, D, net.P)
+    _layer(k, u, W[-1].T, j_t, act, 0)
+    return j_t.mT
+
+
+def _reverse_layers(net: MLP, xs: torch.Tensor) -> torch.Tensor:
+    """Reverse: the primal (one launch per layer), then U_{i-1} = (U_i W_i) ⊙ s_{i-1}."""
+    k, W, act = _check(net), net.weights, kernels().ACTIVATION_CODES[net.activation]
+    N, P = xs.shape[0], net.P
+    acts, a = [], xs
+    for i in range(net.L):
+        KIN = a.shape[1]
+        out = xs.new_empty(N, net.K)
+        BM, BJ = _block(N), _block(net.K)
+        k.primal_kernel[(-(-N // BM), -(-net.K // BJ))](
+            a, W[i], out if net.biases is None else net.biases[i], out, N, KIN, net.K,
+            a.stride(0), W[i].stride(0), W[i].stride(1), out.stride(0), ACT=act,
+            HAS_BIAS=net.biases is not None, BLOCK_M=BM, BLOCK_J=BJ, BLOCK_K=BLOCK_K,
+            PRECISION=_PRECISION[net.dtype])
+        acts.append(out)
+        a = out
+    u = xs.new_empty(N, P, net.K)
+    _layer(k, None, W[-1], u, act, 2, a=acts[-1])  # A_L = I W_F, scaled by s_L
+    for i in range(net.L - 1, 0, -1):
+        u_next = xs.new_empty(N, P, net.K)
+        _layer(k, u, W[i], u_next, act, 2, a=acts[i - 1])
+        u = u_next
+    jac = xs.new_empty(N, P, net.D)
+    _layer(k, u, W[0], jac, act, 0)
+    return jac
+
+
+def _fits_one_launch(net: MLP) -> bool:
+    return max(padded(net.D), padded(net.K), padded(net.P)) <= NETWORK_MAX
+
+
+def _ready(algorithm: str, net: MLP, x: torch.Tensor,
+           one_launch: bool | None = None) -> Callable[[], torch.Tensor]:
+    """The timed call: J (P, D) for x (D,), (N, P, D) for (N, D)."""
+    _check(net)
+    xs = (x.unsqueeze(0) if x.dim() == 1 else x).contiguous()
+    whole = _fits_one_launch(net) if one_launch is None else one_launch
+    if whole:
+        run = _network_call(net, xs, algorithm)
+    else:
+        layers = _forward_layers if algorithm == "forward" else _reverse_layers
+        run = lambda: layers(net, xs)  # noqa: E731
+    return (lambda: run()[0]) if x.dim() == 1 else run
+
+
+def triton_jacobian(algorithm: str) -> Callable[[MLP, torch.Tensor], torch.Tensor]:
+    """``forward-triton`` or ``reverse-triton`` as a plain ``(net, x) -> J`` (packs each call)."""
+    def jacobian(net: MLP, x: torch.Tensor) -> torch.Tensor:
+        return _ready(algorithm, net, x)()
+
+    jacobian.__name__ = f"{algorithm}_triton"
+    return jacobian
+
+
+def prepare_triton(algorithm: str, net: MLP, x: torch.Tensor,
+                   one_launch: bool | None = None) -> Prepared:
+    """The mode ready to time: weights packed, buffers and kernels' arguments set up once.
+    ``one_launch`` forces the whole-network kernel (True) or the layer kernels (False)."""
+    call = _ready(algorithm, net, x, one_launch)
+    call()  # compiles the kernels for this shape (the one-off cost, outside the timing)
+    return Prepared(call, lambda J: J, None)  # type: ignore[arg-type,return-value]
