@@ -37,6 +37,7 @@ __all__ = [
     "MATMUL_PRECISION",
     "NATIVE",
     "PLUGIN",
+    "TRITON",
     "USER",
     "Algorithm",
     "Implementation",
@@ -55,6 +56,9 @@ HAND_WRITTEN = "hand-written"
 #: A hand-written algorithm run as one native (C) call: the products in torch's BLAS, no dispatch.
 NATIVE = "native"
 LIBRARY = "library"
+#: A hand-written algorithm as Triton kernels on a GPU: the whole network in one launch where it
+#: fits, else one fused launch per layer (``jacbench.modes.triton_modes``).
+TRITON = "triton"
 #: Another framework's compiled Jacobian (JAX's jit of jacrev/jacfwd): the peers users compare.
 COMPILED_PEER = "compiled peer"
 #: A torch mode compiled by inductor (torch.compile or AOTInductor): the same algorithm.
@@ -164,6 +168,9 @@ IMPLEMENTATIONS: dict[str, Implementation] = {i.name: i for i in (
                    program=True, default=False, probed=False),
     Implementation("aoti", "{}-aoti", COMPILED, "{} compiled ahead of time (AOTInductor)",
                    program=True, default=False, probed=False),
+    Implementation("triton", "{}-triton", TRITON,
+                   "{} as Triton kernels: one launch for small shapes, else one per layer",
+                   program=True, devices=("cuda",), dtypes=("float32",), probed=False),
     Implementation(PLUGIN, "{}", USER, "", probed=False),
 )}
 
@@ -176,6 +183,7 @@ _IMPLEMENTED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("jax-jit", ("jacrev", "jacfwd")),
     ("torch.compile", (*_HAND, "jacrev")),
     ("aoti", _HAND),
+    ("triton", ("forward", "reverse")),
 )
 
 

@@ -15,7 +15,7 @@ import torch
 
 from jacbench.catalog import CATALOG, PLUGIN, ModeInfo, register
 from jacbench.model.mlp import MLP
-from jacbench.modes import baselines, chain, compiled, handwritten, jax_modes, native
+from jacbench.modes import baselines, chain, compiled, handwritten, jax_modes, native, triton_modes
 from jacbench.modes.prepared import ModeUnavailable, Prepared
 
 __all__ = ["BINDERS", "EAGER_FUNCTIONS", "MODES", "USER_FUNCTIONS", "Mode", "ModeUnavailable",
@@ -80,6 +80,11 @@ def _inductor(info: ModeInfo) -> Binding:
             partial(compiled.prepare_compiled, info.name, eager, how))
 
 
+def _triton(info: ModeInfo) -> Binding:
+    return (triton_modes.triton_jacobian(info.algorithm),
+            partial(triton_modes.prepare_triton, info.algorithm))
+
+
 #: Each user's mode's own function, by name (``register_mode``).
 USER_FUNCTIONS: dict[str, JacobianFn] = {}
 
@@ -97,6 +102,7 @@ BINDERS: dict[str, Callable[[ModeInfo], Binding]] = {
     "jax-jit": _jax,
     "torch.compile": _inductor,
     "aoti": _inductor,
+    "triton": _triton,
     PLUGIN: _plugin,
 }
 

@@ -28,6 +28,7 @@ torch.Size([5, 4, 2])
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from types import ModuleType
 
@@ -36,7 +37,8 @@ import torch
 from jacbench.model.mlp import MLP
 from jacbench.modes.prepared import ModeUnavailable, Prepared
 
-__all__ = ["BLOCK_K", "NETWORK_MAX", "kernels", "padded", "prepare_triton", "triton_jacobian"]
+__all__ = ["BLOCK_K", "NETWORK_MAX", "interpreting", "kernels", "padded", "prepare_triton",
+           "triton_jacobian"]
 
 #: The whole network runs as one launch where every padded size is at most this.
 NETWORK_MAX = 64
@@ -64,19 +66,25 @@ def kernels() -> ModuleType:
     the GPU otherwise (triton reads the switch once, when a kernel is defined)."""
     interpret = bool(_import_triton().knobs.runtime.interpret)
     from jacbench.modes import triton_kernels
-    if triton_kernels.INTERPRETED != interpret:
+    if interpret != triton_kernels.INTERPRETED:
         triton_kernels = importlib.reload(triton_kernels)
     return triton_kernels
 
 
+def interpreting() -> bool:
+    """Whether triton's CPU interpreter is switched on (``TRITON_INTERPRET``, as triton reads it),
+    asked without importing triton (a second's import where the answer is "unavailable")."""
+    return os.environ.get("TRITON_INTERPRET", "").strip().lower() in ("1", "true", "on", "yes")
+
+
 def _check(net: MLP) -> ModuleType:
-    found = kernels()
-    if net.device.type != "cuda" and not (found.INTERPRETED and net.device.type == "cpu"):
+    """The kernels, or ModeUnavailable with the reason these modes cannot run ``net``."""
+    if net.device.type != "cuda" and not (interpreting() and net.device.type == "cpu"):
         raise ModeUnavailable(f"the triton modes run on CUDA (on the CPU only under "
                               f"TRITON_INTERPRET=1), not on {net.device}")
     if net.dtype not in _PRECISION:
         raise ModeUnavailable(f"the triton modes take float32, not {net.dtype}")
-    return found
+    return kernels()
 
 
 def _block(n: int) -> int:
@@ -127,7 +135,7 @@ def _network_call(net: MLP, xs: torch.Tensor, algorithm: str) -> Callable[[], to
     return call
 
 
-def _layer(k: ModuleType, u: torch.Tensor | None, m: torch.Tensor, out: torch.Tensor, act: int,
+def layer(k: ModuleType, u: torch.Tensor | None, m: torch.Tensor, out: torch.Tensor, act: int,
            epilogue: int, a: torch.Tensor | None = None, b: torch.Tensor | None = None,
            a_out: torch.Tensor | None = None) -> None:
     """One ``layer_kernel`` launch: out[n] = (U[n] @ m) with ``epilogue``; U None: identity."""
@@ -154,10 +162,10 @@ def _forward_layers(net: MLP, xs: torch.Tensor) -> torch.Tensor:
     for i in range(net.L):
         u_next = xs.new_empty(N, D, net.K)
         a_next = xs.new_empty(N, net.K)
-        _layer(k, u, W[i].T, u_next, act, 1, a=a, b=net.bias(i), a_out=a_next)
+        layer(k, u, W[i].T, u_next, act, 1, a=a, b=net.bias(i), a_out=a_next)
         a, u = a_next, u_next
     j_t = xs.new_empty(N, D, net.P)
-    _layer(k, u, W[-1].T, j_t, act, 0)
+    layer(k, u, W[-1].T, j_t, act, 0)
     return j_t.mT
 
 
@@ -178,13 +186,13 @@ def _reverse_layers(net: MLP, xs: torch.Tensor) -> torch.Tensor:
         acts.append(out)
         a = out
     u = xs.new_empty(N, P, net.K)
-    _layer(k, None, W[-1], u, act, 2, a=acts[-1])  # A_L = I W_F, scaled by s_L
+    layer(k, None, W[-1], u, act, 2, a=acts[-1])  # A_L = I W_F, scaled by s_L
     for i in range(net.L - 1, 0, -1):
         u_next = xs.new_empty(N, P, net.K)
-        _layer(k, u, W[i], u_next, act, 2, a=acts[i - 1])
+        layer(k, u, W[i], u_next, act, 2, a=acts[i - 1])
         u = u_next
     jac = xs.new_empty(N, P, net.D)
-    _layer(k, u, W[0], jac, act, 0)
+    layer(k, u, W[0], jac, act, 0)
     return jac
 
 

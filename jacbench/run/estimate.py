@@ -30,8 +30,10 @@ RATES = {"cpu": (3e-6, 50e9, 10e9), "cuda": (12e-6, 10e12, 1e12)}
 #: and the calibration (4-6 s on a 2-core CPU; on a GPU its probes do milliseconds of work each).
 SETUP_S = {"cpu": 10.0, "cuda": 15.0}
 #: One-off seconds of a mode's first call at a shape, by implementation (measured on the 2-core
-#: VM: JAX 0.1-0.7 s, torch.compile 3-15 s, AOTInductor about 18 s; a native plan's tuning 0.1 s).
-COMPILE_S = {"eager": 0.0, "native": 0.2, "jax-jit": 0.5, "torch.compile": 8.0, "aoti": 18.0}
+#: VM: JAX 0.1-0.7 s, torch.compile 3-15 s, AOTInductor about 18 s; a native plan's tuning 0.1 s;
+#: Triton's kernels, a guess not yet measured on a GPU: about a second each to compile).
+COMPILE_S = {"eager": 0.0, "native": 0.2, "jax-jit": 0.5, "torch.compile": 8.0, "aoti": 18.0,
+             "triton": 2.0}
 PROBES_S = 0.1  # two speed probes around the timing
 CALLS_PER_MEASUREMENT = 3
 #: Above this many steps the estimate looks at an even sample of them and scales it up: a point's
@@ -57,6 +59,9 @@ def estimate_point_s(point: Point, modes: tuple[str, ...], settings: Settings) -
     total = PROBES_S
     for mode in modes:
         info = CATALOG.get(mode)
+        if info is not None and (_kind(point.device) not in info.devices
+                                 or point.dtype not in info.dtypes):
+            continue  # answered unavailable at once (a CPU-only mode on a GPU, say)
         total += COMPILE_S.get(info.implementation, 0.0) if info is not None else 0.0
         call = min(_call_s(point, mode), settings.max_call_time)
         total += 2 * call

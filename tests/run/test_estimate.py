@@ -50,3 +50,15 @@ def test_the_setup_is_paid_once_per_device_and_dtype():
     pairs = [("cpu", "float32"), ("cpu", "float32"), ("cpu", "float64"), ("cuda:0", "float32")]
     assert estimate.estimate_setup_s(pairs) == pytest.approx(
         2 * estimate.SETUP_S["cpu"] + estimate.SETUP_S["cuda"])
+
+
+def test_a_mode_catalogued_for_another_device_or_dtype_costs_nothing():
+    # forward-triton runs on CUDA in float32 only, reverse-native on the CPU only: elsewhere they
+    # are answered unavailable at once, with no compile and no timing rounds
+    bare = estimate.estimate_point_s(point(), (), SETTINGS)
+    assert estimate.estimate_point_s(point(), ("forward-triton",), SETTINGS) == bare
+    assert estimate.estimate_point_s(point("cuda:0"), ("reverse-native",), SETTINGS) == bare
+    float64 = Point("cuda:0", "float64", "tanh", False, L=4, D=8, K=16, P=8, batch=1)
+    assert estimate.estimate_point_s(float64, ("forward-triton",), SETTINGS) == bare
+    on_gpu = estimate.estimate_point_s(point("cuda:0"), ("forward-triton",), SETTINGS)
+    assert on_gpu - bare >= estimate.COMPILE_S["triton"]
