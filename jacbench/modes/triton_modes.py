@@ -22,6 +22,7 @@ optional extra ``jacbench[triton]``. Nothing here has yet run on a real GPU: blo
 >>> import torch, jacbench
 >>> net = jacbench.MLP.random(L=3, D=2, K=8, P=4, device="cuda")  # doctest: +SKIP
 >>> jacbench.jacobian(net, torch.zeros(5, 2, device="cuda"), mode="reverse-triton").shape
+... # doctest: +SKIP
 torch.Size([5, 4, 2])
 """
 
