@@ -38,8 +38,8 @@ import torch
 from jacbench.model.mlp import MLP
 from jacbench.modes.prepared import ModeUnavailable, Prepared
 
-__all__ = ["BLOCK_K", "NETWORK_MAX", "interpreting", "kernels", "padded", "prepare_triton",
-           "triton_jacobian"]
+__all__ = ["BLOCK_K", "NETWORK_MAX", "interpreting", "kernels", "layer", "padded", "prepare_triton",
+           "primal", "triton_jacobian"]
 
 #: The whole network runs as one launch where every padded size is at most this.
 NETWORK_MAX = 64
@@ -155,46 +155,61 @@ def layer(k: ModuleType, u: torch.Tensor | None, m: torch.Tensor, out: torch.Ten
         PRECISION=_PRECISION[out.dtype])
 
 
-def _forward_layers(net: MLP, xs: torch.Tensor) -> torch.Tensor:
-    """Forward, one launch per weight: U_i = s_i ⊙ T_iᵀ and a_i from each epilogue; Jᵀ last."""
-    k, W, act = _check(net), net.weights, kernels().ACTIVATION_CODES[net.activation]
-    N, D = xs.shape
-    a, u = xs, None  # T_1ᵀ = I W_1ᵀ
-    for i in range(net.L):
-        u_next = xs.new_empty(N, D, net.K)
-        a_next = xs.new_empty(N, net.K)
-        layer(k, u, W[i].T, u_next, act, 1, a=a, b=net.bias(i), a_out=a_next)
-        a, u = a_next, u_next
+def primal(k: ModuleType, a: torch.Tensor, W: torch.Tensor, b: torch.Tensor | None,
+           out: torch.Tensor, act: int) -> None:
+    """One ``primal_kernel`` launch: out = act(a Wᵀ + b) for a batch a (N, K_in)."""
+    (N, KIN), KOUT = a.shape, W.shape[0]
+    BM, BJ = _block(N), _block(KOUT)
+    k.primal_kernel[(-(-N // BM), -(-KOUT // BJ))](
+        a, W, out if b is None else b, out, N, KIN, KOUT, a.stride(0), W.stride(0), W.stride(1),
+        out.stride(0), ACT=act, HAS_BIAS=b is not None, BLOCK_M=BM, BLOCK_J=BJ, BLOCK_K=BLOCK_K,
+        PRECISION=_PRECISION[out.dtype])
+
+
+def _forward_layers(net: MLP, xs: torch.Tensor) -> Callable[[], torch.Tensor]:
+    """Forward, one launch per weight: U_i = s_i ⊙ T_iᵀ and a_i from each epilogue, Jᵀ last;
+    the buffers (two of each, used in turn) set up once."""
+    k, W = _check(net), net.weights
+    act, (N, D) = k.ACTIVATION_CODES[net.activation], xs.shape
+    tangents = [xs.new_empty(N, D, net.K) for _ in range(2)]
+    primals = [xs.new_empty(N, net.K) for _ in range(2)]
     j_t = xs.new_empty(N, D, net.P)
-    layer(k, u, W[-1].T, j_t, act, 0)
-    return j_t.mT
+
+    def call() -> torch.Tensor:
+        a, u = xs, None  # T_1ᵀ = I W_1ᵀ
+        for i in range(net.L):
+            u_next, a_next = tangents[i % 2], primals[i % 2]
+            layer(k, u, W[i].T, u_next, act, 1, a=a, b=net.bias(i), a_out=a_next)
+            a, u = a_next, u_next
+        layer(k, u, W[-1].T, j_t, act, 0)
+        return j_t.mT
+
+    return call
 
 
-def _reverse_layers(net: MLP, xs: torch.Tensor) -> torch.Tensor:
-    """Reverse: the primal (one launch per layer), then U_{i-1} = (U_i W_i) ⊙ s_{i-1}."""
-    k, W, act = _check(net), net.weights, kernels().ACTIVATION_CODES[net.activation]
-    N, P = xs.shape[0], net.P
-    acts, a = [], xs
-    for i in range(net.L):
-        KIN = a.shape[1]
-        out = xs.new_empty(N, net.K)
-        BM, BJ = _block(N), _block(net.K)
-        k.primal_kernel[(-(-N // BM), -(-net.K // BJ))](
-            a, W[i], out if net.biases is None else net.biases[i], out, N, KIN, net.K,
-            a.stride(0), W[i].stride(0), W[i].stride(1), out.stride(0), ACT=act,
-            HAS_BIAS=net.biases is not None, BLOCK_M=BM, BLOCK_J=BJ, BLOCK_K=BLOCK_K,
-            PRECISION=_PRECISION[net.dtype])
-        acts.append(out)
-        a = out
-    u = xs.new_empty(N, P, net.K)
-    layer(k, None, W[-1], u, act, 2, a=acts[-1])  # A_L = I W_F, scaled by s_L
-    for i in range(net.L - 1, 0, -1):
-        u_next = xs.new_empty(N, P, net.K)
-        layer(k, u, W[i], u_next, act, 2, a=acts[i - 1])
-        u = u_next
-    jac = xs.new_empty(N, P, net.D)
-    layer(k, u, W[0], jac, act, 0)
-    return jac
+def _reverse_layers(net: MLP, xs: torch.Tensor) -> Callable[[], torch.Tensor]:
+    """Reverse: the primal (one launch per layer, every a_i kept), then
+    U_{i-1} = (U_i W_i) ⊙ s_{i-1} back to J = U_1 W_1; the buffers set up once."""
+    k, W, N = _check(net), net.weights, xs.shape[0]
+    act = k.ACTIVATION_CODES[net.activation]
+    acts = [xs.new_empty(N, net.K) for _ in range(net.L)]
+    adjoints = [xs.new_empty(N, net.P, net.K) for _ in range(2)]
+    jac = xs.new_empty(N, net.P, net.D)
+
+    def call() -> torch.Tensor:
+        a = xs
+        for i in range(net.L):
+            primal(k, a, W[i], net.bias(i), acts[i], act)
+            a = acts[i]
+        u, spare = adjoints
+        layer(k, None, W[-1], u, act, 2, a=acts[-1])  # A_L = I W_F, scaled by s_L
+        for i in range(net.L - 1, 0, -1):
+            layer(k, u, W[i], spare, act, 2, a=acts[i - 1])
+            u, spare = spare, u
+        layer(k, u, W[0], jac, act, 0)
+        return jac
+
+    return call
 
 
 def _fits_one_launch(net: MLP) -> bool:
@@ -210,8 +225,7 @@ def _ready(algorithm: str, net: MLP, x: torch.Tensor,
     if whole:
         run = _network_call(net, xs, algorithm)
     else:
-        layers = _forward_layers if algorithm == "forward" else _reverse_layers
-        run = lambda: layers(net, xs)  # noqa: E731
+        run = (_forward_layers if algorithm == "forward" else _reverse_layers)(net, xs)
     return (lambda: run()[0]) if x.dim() == 1 else run
 
 

@@ -64,8 +64,8 @@ def test_course_config_agrees_in_one_launch_and_layer_by_layer(mode, one_launch)
 @needs_triton
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("one_launch", [True, False], ids=["network", "layers"])
-def test_a_single_input_gives_a_p_by_d_jacobian(mode, one_launch):
-    net = jacbench.MLP.random(2, 3, 6, 4, seed=4, activation="sigmoid")
+def test_a_single_input_of_a_one_layer_net_gives_a_p_by_d_jacobian(mode, one_launch):
+    net = jacbench.MLP.random(1, 3, 6, 4, seed=4, activation="sigmoid")  # L = 1: no K×K layer
     x = torch.randn(3, generator=torch.Generator().manual_seed(2))
     ready = triton_modes.prepare_triton(mode.split("-")[0], net, x, one_launch=one_launch)
     check(net, x, ready.call())
