@@ -171,6 +171,16 @@ def test_float64_is_unavailable(mode):
         prepare(net, torch.zeros(3, dtype=torch.float64), mode)
 
 
+@needs_triton
+def test_the_kernels_follow_the_interpreter_switch(monkeypatch):
+    assert triton_modes.kernels().INTERPRETED
+    monkeypatch.delenv("TRITON_INTERPRET")  # GPU kernels: defined here, never launched
+    assert not triton_modes.kernels().INTERPRETED
+    assert type(triton_modes.kernels().layer_kernel).__name__ == "JITFunction"
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    assert triton_modes.kernels().INTERPRETED
+
+
 def test_without_triton_the_mode_is_unavailable_with_the_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "triton", None)
     with pytest.raises(ModeUnavailable, match=r"triton is not installed \(pip install"):
