@@ -13,11 +13,13 @@ of arithmetic. Here:
   product whose epilogue does the activation and the scaling (``layer_kernel``).
 
 The multiply-adds are those of ``forward``/``reverse`` (the identity products of the first
-layer aside: D·D·K or P·P·K per input, on the padded tiles). CUDA, float32 (true float32
-products: ``tl.dot`` with ``input_precision="ieee"``). On the CPU the modes are unavailable unless
+layer aside: D·D·K or P·P·K per input, on the padded tiles). CUDA, float32: true float32
+products (``tl.dot`` with ``input_precision="ieee"``) where torch's float32 matmul precision is
+"highest", as the runner sets it for a float32 point, TF32 otherwise (``dot_precision``). On the
+CPU the modes are unavailable unless
 triton's interpreter is on (``TRITON_INTERPRET=1``), which the tests use; triton itself is the
 optional extra ``jacbench[triton]``. Nothing here has yet run on a real GPU: block sizes,
-``NETWORK_MAX`` and warps are first guesses for ``benchmarks/bench_triton.py`` to settle.
+``NETWORK_MAX`` and warps are first guesses for ``benchmarks/test_bench_triton.py`` to settle.
 
 >>> import torch, jacbench
 >>> net = jacbench.MLP.random(L=3, D=2, K=8, P=4, device="cuda")  # doctest: +SKIP
@@ -38,15 +40,15 @@ import torch
 from jacbench.model.mlp import MLP
 from jacbench.modes.prepared import ModeUnavailable, Prepared
 
-__all__ = ["BLOCK_K", "NETWORK_MAX", "interpreting", "kernels", "layer", "padded", "prepare_triton",
-           "primal", "triton_jacobian"]
+__all__ = ["BLOCK_K", "NETWORK_MAX", "dot_precision", "interpreting", "kernels", "layer", "padded",
+           "prepare_triton", "primal", "triton_jacobian"]
 
 #: The whole network runs as one launch where every padded size is at most this.
 NETWORK_MAX = 64
 #: The layer kernel's inner block; its row and column blocks follow the sizes, up to 64.
 BLOCK_K = 32
 _BLOCK_MAX = 64
-_PRECISION = {torch.float32: "ieee"}
+_DTYPES = (torch.float32,)
 
 
 def padded(n: int) -> int:
@@ -83,9 +85,15 @@ def _check(net: MLP) -> ModuleType:
     if net.device.type != "cuda" and not (interpreting() and net.device.type == "cpu"):
         raise ModeUnavailable(f"the triton modes run on CUDA (on the CPU only under "
                               f"TRITON_INTERPRET=1), not on {net.device}")
-    if net.dtype not in _PRECISION:
+    if net.dtype not in _DTYPES:
         raise ModeUnavailable(f"the triton modes take float32, not {net.dtype}")
     return kernels()
+
+
+def dot_precision() -> str:
+    """``tl.dot``'s input precision for float32, as torch's own products are set for it (the
+    runner sets "highest" for a float32 point): "ieee" (true float32), else "tf32"."""
+    return "ieee" if torch.get_float32_matmul_precision() == "highest" else "tf32"
 
 
 def _block(n: int) -> int:
@@ -121,7 +129,7 @@ def _network_call(net: MLP, xs: torch.Tensor, algorithm: str) -> Callable[[], to
     bias_arg = weights if biases is None else biases
     sizes = {"DP": padded(D), "KP": padded(K), "PP": padded(P)}
     options = {**sizes, "ACT": k.ACTIVATION_CODES[net.activation], "HAS_BIAS": biases is not None,
-               "PRECISION": _PRECISION[net.dtype], "num_warps": 4}
+               "PRECISION": dot_precision(), "num_warps": 4}
     out = xs.new_empty(N, P, D)
     if algorithm == "forward":
         kernel, args = k.forward_network_kernel, (xs, weights, bias_arg, out)
@@ -138,7 +146,7 @@ def _network_call(net: MLP, xs: torch.Tensor, algorithm: str) -> Callable[[], to
 
 def layer(k: ModuleType, u: torch.Tensor | None, m: torch.Tensor, out: torch.Tensor, act: int,
            epilogue: int, a: torch.Tensor | None = None, b: torch.Tensor | None = None,
-           a_out: torch.Tensor | None = None) -> None:
+           a_out: torch.Tensor | None = None, precision: str = "ieee") -> None:
     """One ``layer_kernel`` launch: out[n] = (U[n] @ m) with ``epilogue``; U None: identity."""
     N, R, KOUT = out.shape
     KIN = m.shape[0]
@@ -152,18 +160,18 @@ def layer(k: ModuleType, u: torch.Tensor | None, m: torch.Tensor, out: torch.Ten
         m.stride(1), 0 if a is None else a.stride(0), out.stride(0), out.stride(1),
         0 if a_out is None else a_out.stride(0), ACT=act, IDENTITY_IN=u is None,
         EPILOGUE=epilogue, HAS_BIAS=b is not None, BLOCK_R=BR, BLOCK_J=BJ, BLOCK_K=BLOCK_K,
-        PRECISION=_PRECISION[out.dtype])
+        PRECISION=precision)
 
 
 def primal(k: ModuleType, a: torch.Tensor, W: torch.Tensor, b: torch.Tensor | None,
-           out: torch.Tensor, act: int) -> None:
+           out: torch.Tensor, act: int, precision: str = "ieee") -> None:
     """One ``primal_kernel`` launch: out = act(a Wᵀ + b) for a batch a (N, K_in)."""
     (N, KIN), KOUT = a.shape, W.shape[0]
     BM, BJ = _block(N), _block(KOUT)
     k.primal_kernel[(-(-N // BM), -(-KOUT // BJ))](
         a, W, out if b is None else b, out, N, KIN, KOUT, a.stride(0), W.stride(0), W.stride(1),
         out.stride(0), ACT=act, HAS_BIAS=b is not None, BLOCK_M=BM, BLOCK_J=BJ, BLOCK_K=BLOCK_K,
-        PRECISION=_PRECISION[out.dtype])
+        PRECISION=precision)
 
 
 def _forward_layers(net: MLP, xs: torch.Tensor) -> Callable[[], torch.Tensor]:
@@ -173,15 +181,16 @@ def _forward_layers(net: MLP, xs: torch.Tensor) -> Callable[[], torch.Tensor]:
     act, (N, D) = k.ACTIVATION_CODES[net.activation], xs.shape
     tangents = [xs.new_empty(N, D, net.K) for _ in range(2)]
     primals = [xs.new_empty(N, net.K) for _ in range(2)]
-    j_t = xs.new_empty(N, D, net.P)
+    j_t, precision = xs.new_empty(N, D, net.P), dot_precision()
 
     def call() -> torch.Tensor:
         a, u = xs, None  # T_1ᵀ = I W_1ᵀ
         for i in range(net.L):
             u_next, a_next = tangents[i % 2], primals[i % 2]
-            layer(k, u, W[i].T, u_next, act, 1, a=a, b=net.bias(i), a_out=a_next)
+            layer(k, u, W[i].T, u_next, act, 1, a=a, b=net.bias(i), a_out=a_next,
+                  precision=precision)
             a, u = a_next, u_next
-        layer(k, u, W[-1].T, j_t, act, 0)
+        layer(k, u, W[-1].T, j_t, act, 0, precision=precision)
         return j_t.mT
 
     return call
@@ -194,19 +203,19 @@ def _reverse_layers(net: MLP, xs: torch.Tensor) -> Callable[[], torch.Tensor]:
     act = k.ACTIVATION_CODES[net.activation]
     acts = [xs.new_empty(N, net.K) for _ in range(net.L)]
     adjoints = [xs.new_empty(N, net.P, net.K) for _ in range(2)]
-    jac = xs.new_empty(N, net.P, net.D)
+    jac, precision = xs.new_empty(N, net.P, net.D), dot_precision()
 
     def call() -> torch.Tensor:
         a = xs
         for i in range(net.L):
-            primal(k, a, W[i], net.bias(i), acts[i], act)
+            primal(k, a, W[i], net.bias(i), acts[i], act, precision)
             a = acts[i]
         u, spare = adjoints
-        layer(k, None, W[-1], u, act, 2, a=acts[-1])  # A_L = I W_F, scaled by s_L
+        layer(k, None, W[-1], u, act, 2, a=acts[-1], precision=precision)  # A_L = I W_F ⊙ s_L
         for i in range(net.L - 1, 0, -1):
-            layer(k, u, W[i], spare, act, 2, a=acts[i - 1])
+            layer(k, u, W[i], spare, act, 2, a=acts[i - 1], precision=precision)
             u, spare = spare, u
-        layer(k, u, W[0], jac, act, 0)
+        layer(k, u, W[0], jac, act, 0, precision=precision)
         return jac
 
     return call

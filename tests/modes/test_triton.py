@@ -198,3 +198,14 @@ def test_on_a_gpu_the_mode_agrees_with_the_reference(monkeypatch, mode, shape):
     x = torch.randn(16, net.D, device="cuda")
     ready = prepare(net, x, mode)
     check(net, x, ready.to_torch(ready.call()))
+
+
+def test_products_follow_torch_s_float32_matmul_precision():
+    before = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("highest")
+        assert triton_modes.dot_precision() == "ieee"
+        torch.set_float32_matmul_precision("high")
+        assert triton_modes.dot_precision() == "tf32"
+    finally:
+        torch.set_float32_matmul_precision(before)
