@@ -41,11 +41,24 @@ INTERPRETED: bool = bool(triton.knobs.runtime.interpret)
 
 
 @triton.jit
+def _add(a, b):
+    return a + b
+
+
+@triton.jit
+def _sum(x, axis: tl.constexpr):
+    """``tl.sum``, written here: triton's library functions (``tl.sum``, ``tl.sigmoid``,
+    ``tl.zeros``...) are built once, when triton is imported, so an interpreter switched on after
+    that import cannot run them; these kernels use triton's builtins and their own helpers only."""
+    return tl.reduce(x, axis, _add)
+
+
+@triton.jit
 def _act(h, ACT: tl.constexpr):
     if ACT == 0:  # tanh(h) = 1 - 2 / (exp(2h) + 1): exact limits ±1 where exp overflows
         return 1.0 - 2.0 / (tl.exp(2.0 * h) + 1.0)
-    elif ACT == 1:
-        return tl.sigmoid(h)
+    elif ACT == 1:  # sigmoid (``tl.sigmoid`` is a library function: see ``_sum``)
+        return 1.0 / (1.0 + tl.exp(-h))
     else:
         return tl.maximum(h, 0.0)
 
@@ -71,14 +84,14 @@ def forward_network_kernel(x_ptr, w_ptr, b_ptr, j_ptr, D, P, L, stride_x, stride
     rd, rk, rp = tl.arange(0, DP), tl.arange(0, KP), tl.arange(0, PP)
     x = tl.load(x_ptr + n * stride_x + rd, mask=rd < D, other=0.0)
     tangent = tl.load(w_ptr + rd[:, None] * KP + rk[None, :])  # T_1ᵀ = W_1ᵀ
-    h = tl.sum(tangent * x[:, None], axis=0)
+    h = _sum(tangent * x[:, None], axis=0)
     if HAS_BIAS:
         h += tl.load(b_ptr + rk)
     for i in range(1, L):
         a = _act(h, ACT)
         w_t = tl.load(w_ptr + DP * KP + (i - 1) * KP * KP + rk[:, None] * KP + rk[None, :])
         tangent = tl.dot(tangent * _slope(a, ACT)[None, :], w_t, input_precision=PRECISION)
-        h = tl.sum(w_t * a[:, None], axis=0)
+        h = _sum(w_t * a[:, None], axis=0)
         if HAS_BIAS:
             h += tl.load(b_ptr + i * KP + rk)
     a = _act(h, ACT)
@@ -98,7 +111,7 @@ def reverse_network_kernel(x_ptr, w_ptr, b_ptr, acts_ptr, j_ptr, D, P, L, stride
     rd, rk, rp = tl.arange(0, DP), tl.arange(0, KP), tl.arange(0, PP)
     acts = acts_ptr + n * L * KP
     x = tl.load(x_ptr + n * stride_x + rd, mask=rd < D, other=0.0)
-    h = tl.sum(tl.load(w_ptr + rk[:, None] * DP + rd[None, :]) * x[None, :], axis=1)
+    h = _sum(tl.load(w_ptr + rk[:, None] * DP + rd[None, :]) * x[None, :], axis=1)
     for i in range(1, L + 1):
         if HAS_BIAS:
             h += tl.load(b_ptr + (i - 1) * KP + rk)
@@ -106,7 +119,7 @@ def reverse_network_kernel(x_ptr, w_ptr, b_ptr, acts_ptr, j_ptr, D, P, L, stride
         tl.store(acts + (i - 1) * KP + rk, a)
         if i < L:
             w = tl.load(w_ptr + KP * DP + (i - 1) * KP * KP + rk[:, None] * KP + rk[None, :])
-            h = tl.sum(w * a[None, :], axis=1)
+            h = _sum(w * a[None, :], axis=1)
     tl.debug_barrier()  # every a_i written before any thread reads one back
     adjoint = tl.load(w_ptr + KP * DP + (L - 1) * KP * KP + rp[:, None] * KP + rk[None, :])
     for j in range(1, L):  # layers L..2: A <- (A ⊙ s_i) W_i
@@ -132,8 +145,8 @@ def layer_kernel(u_ptr, m_ptr, a_ptr, b_ptr, out_ptr, a_out_ptr, R, KIN, KOUT,
     n, pid_r = tl.program_id(0), tl.program_id(1)
     rows = pid_r * BLOCK_R + tl.arange(0, BLOCK_R)
     cols = tl.program_id(2) * BLOCK_J + tl.arange(0, BLOCK_J)
-    acc = tl.zeros((BLOCK_R, BLOCK_J), dtype=tl.float32)
-    h = tl.zeros((BLOCK_J,), dtype=tl.float32)
+    acc = tl.full((BLOCK_R, BLOCK_J), 0.0, tl.float32)
+    h = tl.full((BLOCK_J,), 0.0, tl.float32)
     for k0 in range(0, KIN, BLOCK_K):
         ks = k0 + tl.arange(0, BLOCK_K)
         m = tl.load(m_ptr + ks[:, None] * stride_mk + cols[None, :] * stride_mj,
@@ -146,7 +159,7 @@ def layer_kernel(u_ptr, m_ptr, a_ptr, b_ptr, out_ptr, a_out_ptr, R, KIN, KOUT,
         acc = tl.dot(u, m, acc, input_precision=PRECISION)
         if EPILOGUE == 1:
             a = tl.load(a_ptr + n * stride_an + ks, mask=ks < KIN, other=0.0)
-            h += tl.sum(a[:, None] * m, axis=0)
+            h += _sum(a[:, None] * m, axis=0)
     if EPILOGUE == 1:
         if HAS_BIAS:
             h += tl.load(b_ptr + cols, mask=cols < KOUT, other=0.0)
@@ -168,7 +181,7 @@ def primal_kernel(a_ptr, w_ptr, b_ptr, out_ptr, M, KIN, KOUT, stride_am, stride_
     """out = act(A Wᵀ + b) for a block of rows of A (M×KIN) and of W's rows (W: KOUT×KIN)."""
     rows = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
     cols = tl.program_id(1) * BLOCK_J + tl.arange(0, BLOCK_J)
-    acc = tl.zeros((BLOCK_M, BLOCK_J), dtype=tl.float32)
+    acc = tl.full((BLOCK_M, BLOCK_J), 0.0, tl.float32)
     for k0 in range(0, KIN, BLOCK_K):
         ks = k0 + tl.arange(0, BLOCK_K)
         a = tl.load(a_ptr + rows[:, None] * stride_am + ks[None, :],

@@ -5,8 +5,13 @@ on a GPU in the CUDA-marked tests. Skipped, with the reason, where triton is not
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import re
+import subprocess
 import sys
 from importlib.util import find_spec
+from pathlib import Path
 
 import pytest
 import torch
@@ -20,6 +25,9 @@ from jacbench.modes.registry import ModeUnavailable, prepare
 
 needs_triton = pytest.mark.skipif(find_spec("triton") is None,
                                   reason="triton is not installed (pip install 'jacbench[triton]')")
+# Imported now, before the interpreter is switched on: the kernels must run under it all the same
+# (they use none of triton's library functions, which are built when triton is imported).
+triton = importlib.import_module("triton") if find_spec("triton") else None
 MODES = ("forward-triton", "reverse-triton")
 #: The course's small config (L, D, K, P), and a shape of no power of two.
 COURSE = (10, 2, 30, 10)
@@ -145,6 +153,53 @@ def test_a_jacobian_is_one_launch_or_one_per_layer(monkeypatch, algorithm, one_l
     before = sum(c.launches for c in counters.values())
     check(net, x, ready.call())
     assert sum(c.launches for c in counters.values()) - before == launches
+
+
+# The GPU code, compiled here ----------------------------------------------------------------------
+def compiled_for_h100(kernel, constants: dict[str, object], warps: int = 4):
+    """``kernel`` compiled for sm_90 (H100, H200) with ``constants``, float32 pointers and int32
+    sizes: triton compiles to a cubin with no GPU at hand, which the interpreter never does."""
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    names = list(inspect.signature(kernel.fn).parameters)
+    signature = {n: "constexpr" if n in constants else "*fp32" if n.endswith("_ptr") else "i32"
+                 for n in names}
+    source = ASTSource(fn=kernel, signature=signature,
+                       constexprs={(names.index(n),): v for n, v in constants.items()})
+    return triton.compile(source, target=GPUTarget("cuda", 90, 32), options={"num_warps": warps})
+
+
+def spilled_bytes(cubin: bytes, tmp_path) -> int | None:
+    """The cubin's stack and local memory (spilled registers), by the wheel's cuobjdump."""
+    tool = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "cuobjdump"
+    if not tool.exists():
+        return None
+    (tmp_path / "k.cubin").write_bytes(cubin)
+    usage = subprocess.run([str(tool), "--dump-resource-usage", str(tmp_path / "k.cubin")],
+                           capture_output=True, text=True, check=True).stdout
+    return sum(int(v) for v in re.findall(r"(?:STACK|LOCAL):(\d+)", usage))
+
+
+@needs_triton
+@pytest.mark.parametrize(("name", "constants"), [
+    ("forward_network_kernel", {"DP": 64, "KP": 64, "PP": 64, "ACT": 0, "HAS_BIAS": True}),
+    ("reverse_network_kernel", {"DP": 64, "KP": 64, "PP": 64, "ACT": 1, "HAS_BIAS": True}),
+    ("layer_kernel", {"ACT": 2, "IDENTITY_IN": False, "EPILOGUE": 1, "HAS_BIAS": True,
+                      "BLOCK_R": 64, "BLOCK_J": 64, "BLOCK_K": triton_modes.BLOCK_K}),
+    ("primal_kernel", {"ACT": 0, "HAS_BIAS": True, "BLOCK_M": 64, "BLOCK_J": 64,
+                       "BLOCK_K": triton_modes.BLOCK_K}),
+], ids=["forward-network", "reverse-network", "layer", "primal"])
+def test_the_gpu_kernels_compile_for_sm90_without_spilling(monkeypatch, tmp_path, name, constants):
+    # the network kernels at the largest padded size they take (NETWORK_MAX), with the warps the
+    # modes give them: every value in registers (at 128 the reverse one spilled 27 kB a thread)
+    assert triton_modes.NETWORK_MAX == 64
+    monkeypatch.delenv("TRITON_INTERPRET")
+    kernel = getattr(triton_modes.kernels(), name)
+    warps = triton_modes.network_warps(constants["KP"]) if "KP" in constants else 4
+    binary = compiled_for_h100(kernel, {**constants, "PRECISION": "ieee"}, warps).asm["cubin"]
+    assert len(binary) > 1000
+    assert spilled_bytes(binary, tmp_path) in (0, None)
 
 
 # Where the modes cannot run -----------------------------------------------------------------------
