@@ -49,6 +49,9 @@ NETWORK_MAX = 64
 BLOCK_K = 32
 _BLOCK_MAX = 64
 _DTYPES = (torch.float32,)
+#: Compiler options of every launch: fused multiply-adds, said outright (triton 3.9 warns when it
+#: is left to its default, which changes in 3.10).
+_OPTIONS = {"enable_fp_fusion": True}
 
 
 def padded(n: int) -> int:
@@ -135,7 +138,8 @@ def _network_call(net: MLP, xs: torch.Tensor, algorithm: str) -> Callable[[], to
     bias_arg = weights if biases is None else biases
     sizes = {"DP": padded(D), "KP": padded(K), "PP": padded(P)}
     options = {**sizes, "ACT": k.ACTIVATION_CODES[net.activation], "HAS_BIAS": biases is not None,
-               "PRECISION": dot_precision(), "num_warps": network_warps(*sizes.values())}
+               "PRECISION": dot_precision(), "num_warps": network_warps(*sizes.values()),
+               **_OPTIONS}
     out = xs.new_empty(N, P, D)
     if algorithm == "forward":
         kernel, args = k.forward_network_kernel, (xs, weights, bias_arg, out)
@@ -166,7 +170,7 @@ def layer(k: ModuleType, u: torch.Tensor | None, m: torch.Tensor, out: torch.Ten
         m.stride(1), 0 if a is None else a.stride(0), out.stride(0), out.stride(1),
         0 if a_out is None else a_out.stride(0), ACT=act, IDENTITY_IN=u is None,
         EPILOGUE=epilogue, HAS_BIAS=b is not None, BLOCK_R=BR, BLOCK_J=BJ, BLOCK_K=BLOCK_K,
-        PRECISION=precision)
+        PRECISION=precision, **_OPTIONS)
 
 
 def primal(k: ModuleType, a: torch.Tensor, W: torch.Tensor, b: torch.Tensor | None,
@@ -177,7 +181,7 @@ def primal(k: ModuleType, a: torch.Tensor, W: torch.Tensor, b: torch.Tensor | No
     k.primal_kernel[(-(-N // BM), -(-KOUT // BJ))](
         a, W, out if b is None else b, out, N, KIN, KOUT, a.stride(0), W.stride(0), W.stride(1),
         out.stride(0), ACT=act, HAS_BIAS=b is not None, BLOCK_M=BM, BLOCK_J=BJ, BLOCK_K=BLOCK_K,
-        PRECISION=precision)
+        PRECISION=precision, **_OPTIONS)
 
 
 def _forward_layers(net: MLP, xs: torch.Tensor) -> Callable[[], torch.Tensor]:
