@@ -245,7 +245,22 @@ def _ready(algorithm: str, net: MLP, x: torch.Tensor,
         run = _network_call(net, xs, algorithm)
     else:
         run = (_forward_layers if algorithm == "forward" else _reverse_layers)(net, xs)
+    run = _on_device(run, xs.device)
     return (lambda: run()[0]) if x.dim() == 1 else run
+
+
+def _on_device(run: Callable[[], torch.Tensor], device: torch.device
+               ) -> Callable[[], torch.Tensor]:
+    """``run`` launching on ``device``: triton launches on the current CUDA device, so a model on
+    another one (``cuda:1``) is run under ``torch.cuda.device``; nothing added otherwise."""
+    if device.type != "cuda" or device.index in (None, torch.cuda.current_device()):
+        return run
+
+    def call() -> torch.Tensor:
+        with torch.cuda.device(device):
+            return run()
+
+    return call
 
 
 def triton_jacobian(algorithm: str) -> Callable[[MLP, torch.Tensor], torch.Tensor]:

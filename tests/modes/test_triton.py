@@ -5,6 +5,7 @@ on a GPU in the CUDA-marked tests. Skipped, with the reason, where triton is not
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import re
@@ -241,6 +242,23 @@ def test_without_triton_the_mode_is_unavailable_with_the_install_hint(monkeypatc
     monkeypatch.setitem(sys.modules, "triton", None)
     with pytest.raises(ModeUnavailable, match=r"triton is not installed \(pip install"):
         triton_modes.kernels()
+
+
+def test_a_model_on_another_gpu_launches_under_that_device(monkeypatch):
+    # triton launches on the current device: cuda:1 while cuda:0 is current needs the switch
+    entered = []
+
+    @contextlib.contextmanager
+    def device(where):
+        entered.append(where)
+        yield
+
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "device", device)
+    run = triton_modes._on_device(lambda: "J", torch.device("cuda", 1))
+    assert run() == "J" and entered == [torch.device("cuda", 1)]
+    for same in (torch.device("cuda", 0), torch.device("cuda"), torch.device("cpu")):
+        assert triton_modes._on_device(run, same) is run
 
 
 # On a GPU ---------------------------------------------------------------------------------------
