@@ -6,6 +6,7 @@
 #   2. the quick preset on --device cuda, JAX included (rows, report, plots),
 #   3. advise --measure at two shapes (the course's small config, and a batched compute-bound
 #      one), every mode predicted and timed,
+#   4. the Triton modes' benchmark (benchmarks/test_bench_triton.py) at the same two shapes,
 # then writes everything (logs, the results folder, the advice as JSON) as one archive
 # gpu-check-<time>.tar.gz into the folder named by its argument, and prints a summary table last.
 #
@@ -64,6 +65,9 @@ advise() {
 }
 JSON="$WORK/advise-small.json" advise advise-small 40 --L 10 --D 2 --K 30 --P 10
 JSON="$WORK/advise-big.json" advise advise-big 60 --L 4 --D 256 --K 1024 --P 128 --batch 512
+# the Triton modes against eager, graphs and JAX at the course's config and a compute-bound one
+step triton 90 "$PY" -m pytest -q -p no:cacheprovider benchmarks/test_bench_triton.py \
+    --benchmark-only --benchmark-max-time=0.2 --benchmark-json "$WORK/triton-bench.json"
 
 tar -czf "$DEST/$NAME.tar.gz" -C "$(dirname "$WORK")" --exclude "$NAME/cache" "$NAME"
 echo

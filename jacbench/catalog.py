@@ -39,6 +39,7 @@ __all__ = [
     "MATMUL_PRECISION",
     "NATIVE",
     "PLUGIN",
+    "TRITON",
     "USER",
     "Algorithm",
     "Implementation",
@@ -57,6 +58,9 @@ HAND_WRITTEN = "hand-written"
 #: A hand-written algorithm run as one native (C) call: the products in torch's BLAS, no dispatch.
 NATIVE = "native"
 LIBRARY = "library"
+#: A hand-written algorithm as Triton kernels on a GPU: the whole network in one launch where it
+#: fits, else one fused launch per layer (``jacbench.modes.triton_modes``).
+TRITON = "triton"
 #: Another framework's compiled Jacobian (JAX's jit of jacrev/jacfwd): the peers users compare.
 COMPILED_PEER = "compiled peer"
 #: A torch mode compiled by inductor (torch.compile or AOTInductor): the same algorithm.
@@ -187,6 +191,9 @@ IMPLEMENTATIONS: dict[str, Implementation] = {i.name: i for i in (
     Implementation("torch.compile-autotune", "{}-compiled-autotune", COMPILED,
                    '{} under torch.compile(mode="max-autotune"): autotuned, CUDA graphs',
                    program=True, devices=("cuda",), default=False, probed=False),
+    Implementation("triton", "{}-triton", TRITON,
+                   "{} as Triton kernels: one launch for small shapes, else one per layer",
+                   program=True, devices=("cuda",), dtypes=("float32",), probed=False),
     Implementation(PLUGIN, "{}", USER, "", probed=False),
 )}
 
@@ -204,6 +211,7 @@ _IMPLEMENTED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cuda-graph", (*_HAND, "jacrev", "jacfwd")),
     ("torch.compile-cudagraphs", (*_HAND, "jacrev")),
     ("torch.compile-autotune", (*_HAND, "jacrev")),
+    ("triton", ("forward", "reverse")),
 )
 
 

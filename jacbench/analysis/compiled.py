@@ -22,6 +22,7 @@ from jacbench.catalog import (
     HAND_WRITTEN,
     LIBRARY,
     NATIVE,
+    TRITON,
     USER,
     compiled_pairs,
     jacbench_modes,
@@ -31,8 +32,8 @@ from jacbench.results.point import POINT_FIELDS
 __all__ = ["FAMILY_ORDER", "best_by_family", "break_even_calls", "compiled_vs_eager"]
 
 #: Families as the tables show them, eager first.
-FAMILY_ORDER: tuple[str, ...] = (HAND_WRITTEN, NATIVE, GRAPH, LIBRARY, COMPILED_PEER, COMPILED,
-                                 USER)
+FAMILY_ORDER: tuple[str, ...] = (HAND_WRITTEN, NATIVE, GRAPH, TRITON, LIBRARY, COMPILED_PEER,
+                                  COMPILED, USER)
 
 
 def break_even_calls(compile_s: float, eager_s: float, compiled_s: float) -> float:

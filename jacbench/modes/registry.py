@@ -15,7 +15,16 @@ import torch
 
 from jacbench.catalog import CATALOG, PLUGIN, ModeInfo, register
 from jacbench.model.mlp import MLP
-from jacbench.modes import baselines, chain, compiled, graphs, handwritten, jax_modes, native
+from jacbench.modes import (
+    baselines,
+    chain,
+    compiled,
+    graphs,
+    handwritten,
+    jax_modes,
+    native,
+    triton_modes,
+)
 from jacbench.modes.prepared import ModeUnavailable, Prepared
 
 __all__ = ["BINDERS", "EAGER_FUNCTIONS", "MODES", "USER_FUNCTIONS", "Mode", "ModeUnavailable",
@@ -85,6 +94,11 @@ def _graph(info: ModeInfo) -> Binding:
     return graphs.graph_jacobian(info.name, eager), partial(graphs.prepare_graph, eager)
 
 
+def _triton(info: ModeInfo) -> Binding:
+    return (triton_modes.triton_jacobian(info.algorithm),
+            partial(triton_modes.prepare_triton, info.algorithm))
+
+
 #: Each user's mode's own function, by name (``register_mode``).
 USER_FUNCTIONS: dict[str, JacobianFn] = {}
 
@@ -105,6 +119,7 @@ BINDERS: dict[str, Callable[[ModeInfo], Binding]] = {
     "cuda-graph": _graph,
     "torch.compile-cudagraphs": _inductor,
     "torch.compile-autotune": _inductor,
+    "triton": _triton,
     PLUGIN: _plugin,
 }
 

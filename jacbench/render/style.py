@@ -61,6 +61,7 @@ _GREYS = ((0.45, 0.45, 0.45), (0.25, 0.25, 0.25), (0.62, 0.62, 0.62), (0.55, 0.5
 _TITLES = {
     "hand-written": "hand-written (eager torch)",
     "native": "native (one C call)",
+    "triton": "Triton (fused GPU kernels)",
     "library": "library (torch.autograd, torch.func)",
     "compiled peer": "JAX (jit)",
     "compiled": "torch.compile and AOTInductor",

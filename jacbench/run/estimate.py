@@ -37,10 +37,12 @@ RATES = {"cpu": (3e-6, 50e9, 10e9), "cuda": (12e-6, 10e12, 1e12)}
 SETUP_S = {"cpu": 10.0, "cuda": 15.0}
 #: One-off seconds of a mode's first call at a shape, by implementation (measured on the 2-core
 #: VM: JAX 0.1-0.7 s, torch.compile 3-15 s, AOTInductor about 18 s; a native plan's tuning 0.1 s).
-#: On a GPU, guessed before any was measured: a graph's warm-up and capture, and torch.compile's
-#: CUDA-graph and autotuning modes (autotuning benchmarks kernel configurations per product).
+#: On a GPU, guessed before any was measured: a graph's warm-up and capture, torch.compile's
+#: CUDA-graph and autotuning modes (autotuning benchmarks kernel configurations per product), and
+#: Triton's kernels (about a second each to compile).
 COMPILE_S = {"eager": 0.0, "native": 0.2, "jax-jit": 0.5, "torch.compile": 8.0, "aoti": 18.0,
-             "cuda-graph": 0.1, "torch.compile-cudagraphs": 10.0, "torch.compile-autotune": 60.0}
+             "cuda-graph": 0.1, "torch.compile-cudagraphs": 10.0, "torch.compile-autotune": 60.0,
+             "triton": 2.0}
 PROBES_S = 0.1  # two speed probes around the timing
 CALLS_PER_MEASUREMENT = 3
 #: Above this many steps the estimate looks at an even sample of them and scales it up: a point's
@@ -81,10 +83,8 @@ def estimate_point_s(point: Point, modes: tuple[str, ...], settings: Settings,
     """Seconds to check and time ``modes`` at ``point`` with ``settings`` (calls predicted by
     ``models`` where they hold the point's device type and dtype)."""
     total = PROBES_S
-    for mode in (m for m in modes if _runs_at(point, m)):
+    for mode in (m for m in modes if _runs_at(point, m)):  # others: unavailable at once
         info = CATALOG.get(mode)
-        if info is not None and _kind(point.device) not in info.devices:
-            continue  # recorded unavailable at once (a CUDA graph on a CPU)
         total += COMPILE_S.get(info.implementation, 0.0) if info is not None else 0.0
         call = min(_call_s(point, mode, models or {}), settings.max_call_time)
         total += 2 * call

@@ -89,3 +89,15 @@ def test_a_mode_the_device_does_not_run_costs_nothing():
         pytest.approx(estimate.PROBES_S)
     assert estimate.estimate_point_s(point("cpu"), ("reverse-native",), SETTINGS) > \
         estimate.PROBES_S + SETTINGS.rounds * SETTINGS.min_run_time / 2
+
+
+def test_a_mode_catalogued_for_another_device_or_dtype_costs_nothing():
+    # forward-triton runs on CUDA in float32 only, reverse-native on the CPU only: elsewhere they
+    # are answered unavailable at once, with no compile and no timing rounds
+    bare = estimate.estimate_point_s(point(), (), SETTINGS)
+    assert estimate.estimate_point_s(point(), ("forward-triton",), SETTINGS) == bare
+    assert estimate.estimate_point_s(point("cuda:0"), ("reverse-native",), SETTINGS) == bare
+    float64 = Point("cuda:0", "float64", "tanh", False, L=4, D=8, K=16, P=8, batch=1)
+    assert estimate.estimate_point_s(float64, ("forward-triton",), SETTINGS) == bare
+    on_gpu = estimate.estimate_point_s(point("cuda:0"), ("forward-triton",), SETTINGS)
+    assert on_gpu - bare >= estimate.COMPILE_S["triton"]

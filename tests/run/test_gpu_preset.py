@@ -42,8 +42,7 @@ def test_the_gpu_preset_occupies_a_large_gpu_in_every_precision_with_every_mode(
     assert any(min(D, P) > K for _, D, K, P, _ in got)  # the chain mode's region
     assert {COURSE_SMALL, MNIST, (3, 1000, 1000, 1, 1), (10, 1000, 1000, 1, 1),
             (4, 256, 1024, 128, 512)} <= got  # the course's configs, FINDINGS' N=512 point
-    extras = {(p.L, p.D, p.K, p.P, p.batch): modes for p, modes in gpu.extra_modes}
-    assert "reverse-compiled" in extras[COURSE_SMALL]
+    assert not gpu.extra_modes  # torch.compile's minutes per point would not fit 10 minutes
 
 
 def test_the_seed_preset_carries_the_mnist_classifier_too():
@@ -76,7 +75,9 @@ def test_the_gpu_preset_takes_at_most_ten_minutes_on_an_h200_by_the_estimate(gpu
     seconds, seen = estimate_steps_s(steps, gpu.settings, models)
     seconds += estimate_setup_s({(p.device, p.dtype) for p, _, _ in steps})
     assert seen == len(steps)
-    assert seconds + past_the_cap_s(steps, gpu.settings.max_call_time, models) <= TEN_MINUTES
+    seconds += past_the_cap_s(steps, gpu.settings.max_call_time, models)
+    print(f"the GPU preset on an H200, by the estimate: {seconds:.0f} s")
+    assert seconds <= TEN_MINUTES
     assert seconds >= TEN_MINUTES / 3  # and it uses the GPU's time for more than a glance
 
 
