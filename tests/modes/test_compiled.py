@@ -32,8 +32,9 @@ def test_every_compiled_mode_names_a_registered_eager_mode_and_is_not_a_default(
                                               "compiled-autotune")}
     native = {"forward-native": "forward", "reverse-native": "reverse", "chain-native": "chain"}
     graph = {f"{e}-graph": e for e in ("forward", "reverse", "chain", "jacrev", "jacfwd")}
+    triton = {"forward-triton": "forward", "reverse-triton": "reverse"}
     assert catalog.compiled_pairs() == {"jax-jacrev": "jacrev", "jax-jacfwd": "jacfwd",
-                                        **torch_compiled, **native, **graph}
+                                        **torch_compiled, **native, **graph, **triton}
     for mode, eager in torch_compiled.items():
         assert catalog.CATALOG[eager].family in catalog.EAGER_FAMILIES
         assert catalog.CATALOG[mode].family == catalog.COMPILED
