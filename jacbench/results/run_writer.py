@@ -73,7 +73,6 @@ class RunWriter:
 
     def __init__(self, directory: Path, run: str) -> None:
         self.directory = directory
-        self.sweep_rows: list[dict[str, Any]] = []
         self.stability_rows: list[dict[str, Any]] = []
         # Parts and drift-check files are written only under the write lock, so under it their
         # temporary files are stale; a calibration's (written unlocked) is not touched.
@@ -93,13 +92,18 @@ class RunWriter:
         sweep = [r for r in new if r["role"] == Role.SWEEP]
         with _write_lock(self.directory):
             if sweep:
-                self._supersede(to_table(sweep))
-                self.sweep_rows = _replaced(self.sweep_rows, sweep)
-                write_file(self.part, to_table(self.sweep_rows))
+                table = to_table(sweep)
+                self._supersede(table)
+                write_file(self.part, _replaced(self._own(), table))
             if len(sweep) < len(new):
                 self.stability_rows += [r for r in new if r["role"] != Role.SWEEP]
                 self.stability.parent.mkdir(exist_ok=True)
                 write_file(self.stability, to_table(self.stability_rows))
+
+    def _own(self) -> pa.Table:
+        """This run's sweep rows as its part holds them now: the file, not a list kept here, is
+        the truth, since another run may have removed rows of it that it measured again."""
+        return _raw(self.part) if self.part.exists() else to_table([])
 
     def _supersede(self, new: pa.Table) -> None:
         """Remove from the other files the rows these new rows measure again."""
@@ -140,10 +144,8 @@ def _raw(path: Path) -> pa.Table:
         return pq.read_table(pa.BufferReader(handle.read()))
 
 
-def _replaced(rows: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _replaced(rows: pa.Table, new: pa.Table) -> pa.Table:
     """This run's rows with any row of the same measurement replaced by its new one."""
-    def key(r: Mapping[str, Any]) -> tuple:
-        return tuple(r.get(c) for c in SAME_MEASUREMENT)
-
-    fresh = {key(r) for r in new}
-    return [r for r in rows if key(r) not in fresh] + new
+    fresh = set(_measurements(new))
+    kept = rows.filter(pa.array([k not in fresh for k in _measurements(rows)], pa.bool_()))
+    return pa.concat_tables([kept, new], promote_options="default")

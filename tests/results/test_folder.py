@@ -88,6 +88,18 @@ def test_the_same_run_writing_a_row_again_replaces_it(tmp_path):
     assert read_results(tmp_path)["time_median_s"].tolist() == [7e-5]
 
 
+def test_a_row_another_run_superseded_stays_gone_when_its_run_writes_again(tmp_path):
+    """Two sweeps in one folder: B measures again a point A left unhealthy; A's next point must
+    not write A's old row back (pandas would see that point twice)."""
+    a, b = RunWriter(tmp_path, "a-s0"), RunWriter(tmp_path, "b-s0")
+    a.write([result_row(run_id="a", status="unhealthy")])
+    b.write([result_row(run_id="b", measured_at="2030-01-01T00:00:00Z")])
+    a.write([result_row(run_id="a", D=2)])
+    raw = pd.read_parquet(tmp_path)
+    assert sorted(zip(raw["D"], raw["run_id"], raw["status"], strict=True)) == [
+        (2, "a", "ok"), (9, "b", "ok")]
+
+
 def test_rows_of_another_machine_are_not_superseded(tmp_path):
     RunWriter(tmp_path, "a-s0").write([result_row(host="elsewhere")])
     RunWriter(tmp_path, "b-s0").write([result_row()])
