@@ -13,7 +13,7 @@ import math
 
 import pandas as pd
 
-from jacbench.analysis.table import group_by
+from jacbench.analysis.table import mode_medians
 from jacbench.catalog import (
     CATALOG,
     COMPILED,
@@ -47,43 +47,57 @@ def break_even_calls(compile_s: float, eager_s: float, compiled_s: float) -> flo
 def compiled_vs_eager(ok: pd.DataFrame) -> pd.DataFrame:
     """One row per (point, compiled mode) measured ok beside its eager mode: both medians, the
     speed-up (eager / compiled), the compile time and the break-even number of calls."""
-    pairs = compiled_pairs()
-    out = []
-    for fixed, rows in group_by(ok, POINT_FIELDS):
-        median = rows.groupby("mode")["time_median_s"].median()
-        compile_s = rows.groupby("mode")["compile_s"].median()
-        for mode, eager in pairs.items():
-            if mode not in median or eager not in median:
-                continue
-            c, e = float(median[mode]), float(median[eager])
-            spent = float(compile_s.get(mode, math.nan))
-            out.append({**dict(fixed), "mode": mode, "eager": eager, "family":
-                        CATALOG[mode].family, "compiled_s": c, "eager_s": e, "speedup": e / c,
-                        "compile_s": spent, "break_even": break_even_calls(spent, e, c)})
-    return pd.DataFrame(out)
+    columns = [*POINT_FIELDS, "mode", "eager", "family", "compiled_s", "eager_s", "speedup",
+               "compile_s", "break_even"]
+    pairs = pd.DataFrame(list(compiled_pairs().items()), columns=["mode", "eager"])
+    ranked = mode_medians(ok[ok["mode"].isin(set(pairs["mode"]) | set(pairs["eager"]))],
+                          POINT_FIELDS, ("time_median_s", "compile_s")) if len(ok) else None
+    if ranked is None or ranked.empty:
+        return pd.DataFrame(columns=columns)
+    eager = ranked[["point", "mode", "time_median_s"]].rename(
+        columns={"mode": "eager", "time_median_s": "eager_s"})
+    found = ranked.merge(pairs, on="mode").merge(eager, on=["point", "eager"])
+    if found.empty:
+        return pd.DataFrame(columns=columns)
+    found = found.rename(columns={"time_median_s": "compiled_s"})
+    found = found.sort_values(["point", "mode"], key=lambda c: c.map(_PAIR_ORDER)
+                              if c.name == "mode" else c, kind="stable")
+    found["family"] = [CATALOG[m].family for m in found["mode"]]
+    found["speedup"] = found["eager_s"] / found["compiled_s"]
+    found["break_even"] = [break_even_calls(float(c), e, m) for c, e, m in
+                           zip(found["compile_s"], found["eager_s"], found["compiled_s"],
+                               strict=True)]
+    return found[columns].reset_index(drop=True)
+
+
+#: The order of ``compiled_pairs``, which the rows of each point follow.
+_PAIR_ORDER = {mode: i for i, mode in enumerate(compiled_pairs())}
 
 
 def best_by_family(ok: pd.DataFrame) -> pd.DataFrame:
     """Per point: the fastest mode overall, the fastest of each family (mode and time), the
     fastest of jacbench's own modes (``jacbench``), and the best other mode's time over it
     (``jacbench_lead``; above 1: a jacbench mode is fastest)."""
-    ours = jacbench_modes()
-    out = []
-    for fixed, rows in group_by(ok, POINT_FIELDS):
-        median = rows.groupby("mode")["time_median_s"].median().sort_values()
-        row = {**dict(fixed), "best": median.index[0], "best_s": float(median.iloc[0])}
-        for family in FAMILY_ORDER:
-            mine = [m for m in median.index if m in CATALOG and CATALOG[m].family == family]
-            row[family] = mine[0] if mine else None
-            row[f"{family}_s"] = float(median[mine[0]]) if mine else math.nan
-        mine = [m for m in median.index if m in ours]
-        others = [m for m in median.index if m not in ours]
-        row["jacbench"] = mine[0] if mine else None
-        row["jacbench_s"] = float(median[mine[0]]) if mine else math.nan
-        row["jacbench_lead"] = (float(median[others[0]]) / row["jacbench_s"]
-                                if mine and others else math.nan)
-        out.append(row)
-    return pd.DataFrame(out)
+    if ok.empty:
+        return pd.DataFrame()
+    ranked = mode_medians(ok, POINT_FIELDS)
+    ranked["family"] = [CATALOG[m].family if m in CATALOG else None for m in ranked["mode"]]
+    ranked["ours"] = ranked["mode"].isin(jacbench_modes())
+    first = ranked[ranked["rank"] == 0].set_index("point")
+    table = first[list(POINT_FIELDS)].assign(best=first["mode"],
+                                            best_s=first["time_median_s"].astype(float))
+
+    def fastest(rows: pd.DataFrame, name: str) -> None:
+        top = rows.groupby("point").first().reindex(table.index)
+        table[name] = top["mode"].astype(object).where(top["mode"].notna(), None)
+        table[f"{name}_s"] = top["time_median_s"].astype(float)
+
+    for family in FAMILY_ORDER:
+        fastest(ranked[ranked["family"] == family], family)
+    fastest(ranked[ranked["ours"]], "jacbench")
+    others = ranked[~ranked["ours"]].groupby("point")["time_median_s"].first()
+    table["jacbench_lead"] = others.reindex(table.index).astype(float) / table["jacbench_s"]
+    return table.reset_index(drop=True)
 
 
 def has_compiled(ok: pd.DataFrame) -> bool:

@@ -73,22 +73,28 @@ def ratio_series(ok: pd.DataFrame, num: str = "forward", den: str = "reverse",
 
 
 def _series(fixed: Fixed, rows: pd.DataFrame, num: str, den: str) -> RatioSeries:
+    wanted = ["D", "P", "time_median_s", "round_medians_s"]
+
+    def by_cell(mode: str) -> dict[tuple[int, int], dict[str, Any]]:
+        mine = rows.loc[rows["mode"] == mode, wanted].drop_duplicates(["D", "P"])
+        return {(int(r["D"]), int(r["P"])): r for r in mine.to_dict("records")}
+
+    a, b = by_cell(num), by_cell(den)
     points: list[tuple[int, int, float]] = []
-    theory: dict[tuple[int, int], float | None] = {}
-    for (D, P), cell in rows.groupby(["D", "P"]):
-        a, b = cell[cell["mode"] == num], cell[cell["mode"] == den]
-        if a.empty or b.empty:
-            continue
-        D, P = int(D), int(P)
-        points.append((D, P, round_ratio(a.iloc[0].to_dict(), b.iloc[0].to_dict())))
+    measured: dict[float, list[float]] = {}
+    modelled: dict[float, list[float | None]] = {}
+    for D, P in sorted(a.keys() & b.keys()):
+        ratio = round_ratio(a[(D, P)], b[(D, P)])
+        points.append((D, P, ratio))
         point = {**dict(fixed), "D": D, "P": P}
         fn, fd = theory_flops(num, point), theory_flops(den, point)
-        theory[(D, P)] = fn / fd if fn and fd else None
-    x = sorted({D / P for D, P, _ in points})
-    ratio = [_geomean(r for D, P, r in points if v == D / P) for v in x]
+        measured.setdefault(D / P, []).append(ratio)
+        modelled.setdefault(D / P, []).append(fn / fd if fn and fd else None)
+    x = sorted(measured)
+    ratio = [_geomean(measured[v]) for v in x]
     model: list[float] | None = None
-    if all(v is not None for v in theory.values()):
-        model = [_geomean(theory[(D, P)] for D, P, _ in points if v == D / P) for v in x]
+    if all(r is not None for v in x for r in modelled[v]):
+        model = [_geomean(modelled[v]) for v in x]
     return RatioSeries(
         fixed, num, den, tuple(x), tuple(ratio), tuple(model) if model else None,
         tuple(crossings(x, ratio)), tuple(crossings(x, model)) if model else (), tuple(points))

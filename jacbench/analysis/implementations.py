@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from jacbench.analysis.devices import precision_label, precision_rank
-from jacbench.analysis.table import group_by
+from jacbench.analysis.table import mode_medians
 from jacbench.catalog import CATALOG, IMPLEMENTATIONS
 from jacbench.results.point import AXES, POINT_FIELDS
 
@@ -52,20 +52,13 @@ def best_by_implementation(ok: pd.DataFrame) -> pd.DataFrame:
     matmul = ok["matmul_precision"] if "matmul_precision" in ok else [None] * len(ok)
     rows = ok.assign(precision=[precision_label(d, m) for d, m in zip(ok["dtype"], matmul,
                                                                       strict=True)])
-    out = []
-    for fixed, group in group_by(rows, (*POINT_FIELDS, "precision")):
-        median = group.groupby("mode")["time_median_s"].median().sort_values()
-        best = float(median.iloc[0])
-        seen: set[str] = set()
-        for mode, seconds in median.items():
-            how = implementation_of(str(mode))
-            if how in seen:
-                continue
-            seen.add(how)
-            out.append({**dict(fixed), "implementation": how, "mode": str(mode),
-                        "time_s": float(seconds), "ratio": float(seconds) / best,
-                        "fastest": len(seen) == 1})
-    table = pd.DataFrame(out, columns=columns)
+    ranked = mode_medians(rows, (*POINT_FIELDS, "precision"))
+    ranked["implementation"] = [implementation_of(str(m)) for m in ranked["mode"]]
+    best = ranked.groupby("point")["time_median_s"].transform("first")
+    ranked = ranked.drop_duplicates(["point", "implementation"])  # each one's fastest mode
+    table = ranked.assign(mode=ranked["mode"].astype(str), time_s=ranked["time_median_s"],
+                          ratio=ranked["time_median_s"] / best,
+                          fastest=ranked["rank"] == 0)[columns]
     order = {name: i for i, name in enumerate(implementations_in(table["implementation"]))}
     table = table.assign(_p=table["precision"].map(precision_rank),
                          _i=table["implementation"].map(order))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from jacbench.analysis.fits import find_sweeps, loglog_slope
-from jacbench.analysis.table import Fixed, group_by
+from jacbench.analysis.table import Fixed, is_missing
 from jacbench.catalog import CATALOG, HAND_WRITTEN, LIBRARY, mode_order
 from jacbench.results.point import AXES, POINT_FIELDS
 
@@ -105,21 +105,24 @@ def advisor_score(ok: pd.DataFrame, modes: set[str] | None = None) -> AdvisorSco
     rows = predicted_rows(ok)
     if modes is not None:
         rows = rows[rows["mode"].isin(modes)]
-    points = right = 0
-    misses = []
-    for fixed, g in group_by(rows, POINT_FIELDS):
-        if len(g) < 2:
-            continue
-        points += 1
-        pick = g.loc[g["predicted_s"].astype(float).idxmin()]
-        best = g.loc[g["time_median_s"].idxmin()]
-        slowdown = float(pick["time_median_s"] / best["time_median_s"])
-        if slowdown <= 1 + ADVISOR_WITHIN:
-            right += 1
-        if pick["mode"] != best["mode"]:
-            misses.append((fixed, str(pick["mode"]), str(best["mode"]), slowdown))
+    rows = rows.assign(predicted_s=pd.to_numeric(rows["predicted_s"], errors="coerce"))
+    rows = rows.reset_index(drop=True)
+    keys = list(POINT_FIELDS)
+    rows = rows[rows.groupby(keys, dropna=False)["mode"].transform("size") >= 2]
+    if rows.empty:
+        return AdvisorScore(0, 0, [])
+    by_point = rows.groupby(keys, dropna=False, sort=True)
+    pick = rows.loc[by_point["predicted_s"].idxmin()].reset_index(drop=True)
+    best = rows.loc[by_point["time_median_s"].idxmin()].reset_index(drop=True)
+    slowdown = pick["time_median_s"].astype(float) / best["time_median_s"].astype(float)
+    right = int((slowdown <= 1 + ADVISOR_WITHIN).sum())
+    missed = pick["mode"] != best["mode"]
+    misses = [(tuple((c, None if is_missing(v) else v) for c, v in zip(keys, point, strict=True)),
+               str(p), str(b), float(x)) for point, p, b, x in zip(
+                   best.loc[missed, keys].itertuples(index=False), pick.loc[missed, "mode"],
+                   best.loc[missed, "mode"], slowdown[missed], strict=True)]
     misses.sort(key=lambda m: -m[3])
-    return AdvisorScore(points, right, misses)
+    return AdvisorScore(len(pick), right, misses)
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,28 @@ def group_by(frame: pd.DataFrame, keys: Iterable[str]) -> Iterator[tuple[Fixed, 
         yield tuple(zip(keys, values, strict=True)), rows
 
 
+def mode_medians(ok: pd.DataFrame, keys: Iterable[str],
+                 columns: Iterable[str] = ("time_median_s",)) -> pd.DataFrame:
+    """One row per point (a distinct value of ``keys``) and mode: the median of each of
+    ``columns``, ``point`` (the point's number, in sorted order) and ``rank`` (0 for the point's
+    fastest mode by median time, ties by mode name), sorted by point then rank.
+
+    One grouped pass instead of a loop over points, so a table of 10^4 points takes
+    milliseconds; a missing key value is None, as in ``group_by``.
+    """
+    keys = list(keys)
+    per = ok.groupby([*keys, "mode"], dropna=False, sort=True)[list(columns)].median()
+    per = per.reset_index()
+    per["point"] = per.groupby(keys, dropna=False, sort=True).ngroup()
+    per = per.sort_values(["point", "time_median_s", "mode"], kind="stable")
+    per = per.reset_index(drop=True)
+    per["rank"] = per.groupby("point").cumcount()
+    for column in keys:
+        if per[column].isna().any():
+            per[column] = per[column].astype(object).where(per[column].notna(), None)
+    return per
+
+
 def select(frame: pd.DataFrame, fixed: Fixed | Mapping[str, Any]) -> pd.DataFrame:
     """The rows matching every (column, value) of ``fixed``; None matches a missing value."""
     mask = pd.Series(True, index=frame.index)

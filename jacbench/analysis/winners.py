@@ -7,7 +7,6 @@ the winner's. The model's choice is the hand-written mode with the fewest FLOPs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from jacbench.analysis.cost_lookup import theory_flops
-from jacbench.analysis.table import Fixed, group_by, select
+from jacbench.analysis.table import Fixed, group_by, mode_medians, select
 from jacbench.catalog import hand_written
 from jacbench.results.point import CONTEXT, POINT_FIELDS
 
@@ -24,14 +23,18 @@ Cell = tuple[int, int]  # (D, P)
 
 def winners(ok: pd.DataFrame) -> pd.DataFrame:
     """Per point: the fastest mode, its time, the runner-up, their ratio and how many competed."""
-    out = []
-    for fixed, rows in group_by(ok, POINT_FIELDS):
-        times = rows.groupby("mode")["time_median_s"].median().sort_values()
-        second = times.iloc[1] if len(times) > 1 else math.nan
-        out.append({**dict(fixed), "best": times.index[0], "best_s": float(times.iloc[0]),
-                    "second": times.index[1] if len(times) > 1 else None,
-                    "margin": float(second / times.iloc[0]), "modes": len(times)})
-    return pd.DataFrame(out)
+    columns = [*POINT_FIELDS, "best", "best_s", "second", "margin", "modes"]
+    if ok.empty:
+        return pd.DataFrame(columns=columns)
+    ranked = mode_medians(ok, POINT_FIELDS)
+    first = ranked[ranked["rank"] == 0].set_index("point")
+    second = ranked[ranked["rank"] == 1].set_index("point").reindex(first.index)
+    table = first[list(POINT_FIELDS)].assign(
+        best=first["mode"], best_s=first["time_median_s"].astype(float),
+        second=second["mode"].astype(object).where(second["mode"].notna(), None),
+        margin=second["time_median_s"].astype(float) / first["time_median_s"].astype(float),
+        modes=ranked.groupby("point").size())
+    return table.reset_index(drop=True)[columns]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ states; the scaling figures are in ``render.figures_scaling``, the GPU's in
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
@@ -37,6 +39,9 @@ __all__ = ["best_mode_map", "efficiency_plot", "ratio_plot"]
 
 #: Panels per figure at most: the largest groups are drawn, the rest left to the report's tables.
 MAX_PANELS = 3
+#: Cells per side of a best-mode map above which its cells lose their times (unreadable) and
+#: the figure stops growing: a 100 x 100 grid is drawn at the size of this many cells.
+MAX_LABELLED_SIDE = 16
 #: Forward/reverse ratio series (one (L, K, batch) group each) on the crossover figure at most.
 MAX_SERIES = 3
 
@@ -94,29 +99,33 @@ def best_mode_map(ok: pd.DataFrame) -> Figure | str:
     present = mode_order({m for g in grids for m in g.best.values()})
     cmap = ListedColormap([colours[m] for m in present])
     norm = BoundaryNorm(np.arange(len(present) + 1) - 0.5, len(present))
-    widths = [0.75 * len(g.D_values) + 0.9 for g in grids]
-    height = 0.6 * max(len(g.P_values) for g in grids) + 1.4 + 0.2 * ((len(present) + 3) // 2)
+    widths = [0.75 * min(len(g.D_values), MAX_LABELLED_SIDE) + 0.9 for g in grids]
+    height = (0.6 * min(max(len(g.P_values) for g in grids), MAX_LABELLED_SIDE) + 1.4
+              + 0.2 * ((len(present) + 3) // 2))
     fig, axes = new_figure(max(sum(widths), 4.5), height, cols=len(grids),
                         gridspec_kw={"width_ratios": widths})
-    model_drawn = False
+    model_drawn = labelled = False
     for ax, grid in zip(axes, grids, strict=True):
         nD, nP = len(grid.D_values), len(grid.P_values)
+        column = {D: i for i, D in enumerate(grid.D_values)}
+        row = {P: j for j, P in enumerate(grid.P_values)}
         codes = np.full((nP, nD), np.nan)
         for (D, P), mode in grid.best.items():
-            codes[grid.P_values.index(P), grid.D_values.index(D)] = present.index(mode)
+            codes[row[P], column[D]] = present.index(mode)
         ax.imshow(np.ma.masked_invalid(codes), cmap=cmap, norm=norm, origin="lower",
                   aspect="auto")
-        for (D, P), t in grid.time_s.items():
-            i, j = grid.D_values.index(D), grid.P_values.index(P)
-            shade = sum(colours[grid.best[(D, P)]]) / 3
-            ax.text(i, j, fmt_time(t, compact=True), ha="center", va="center", fontsize=8.5,
-                    color="white" if shade < 0.5 else "black")
+        if max(nD, nP) <= MAX_LABELLED_SIDE:
+            labelled = True
+            for (D, P), t in grid.time_s.items():
+                shade = sum(colours[grid.best[(D, P)]]) / 3
+                ax.text(column[D], row[P], fmt_time(t, compact=True), ha="center",
+                        va="center", fontsize=8.5, color="white" if shade < 0.5 else "black")
         if grid.theory is not None:
             model_drawn = True
             _draw_boundary(ax, grid)
         _draw_diagonal(ax, grid)
-        ax.set_xticks(range(nD), [str(d) for d in grid.D_values])
-        ax.set_yticks(range(nP), [str(p) for p in grid.P_values])
+        _cell_ticks(ax.set_xticks, grid.D_values)
+        _cell_ticks(ax.set_yticks, grid.P_values)
         ax.set_xlim(-0.5, nD - 0.5)
         ax.set_ylim(-0.5, nP - 0.5)
         ax.grid(False)
@@ -130,8 +139,17 @@ def best_mode_map(ok: pd.DataFrame) -> Figure | str:
     handles.append(Line2D([], [], color="grey", linestyle=":", linewidth=1.5, label="D = P"))
     fig.legend(handles=handles, loc="outside lower center", frameon=False,
                ncol=legend_columns(fig, [h.get_label() for h in handles], most=2))
-    fig.suptitle(f"{question('best_mode_map.png')}\nthe measured median in each cell")
+    said = ("the measured median in each cell" if labelled else
+            f"the fastest mode's colour in each cell (times only on grids up to "
+            f"{MAX_LABELLED_SIDE} a side)")
+    fig.suptitle(f"{question('best_mode_map.png')}\n{said}")
     return fig
+
+
+def _cell_ticks(set_ticks: Callable[..., object], values: tuple[int, ...]) -> None:
+    """A tick per cell, or per few cells on a grid too big to name them all."""
+    step = -(-len(values) // MAX_LABELLED_SIDE)
+    set_ticks(range(0, len(values), step), [str(v) for v in values[::step]])
 
 
 def _draw_boundary(ax: Axes, grid: BestGrid) -> None:
@@ -139,8 +157,10 @@ def _draw_boundary(ax: Axes, grid: BestGrid) -> None:
     assert grid.theory is not None
     xs: list[float] = []
     ys: list[float] = []
+    column = {D: i for i, D in enumerate(grid.D_values)}
+    row = {P: j for j, P in enumerate(grid.P_values)}
     for (D, P), mode in grid.theory.items():
-        i, j = grid.D_values.index(D), grid.P_values.index(P)
+        i, j = column[D], row[P]
         right = (grid.D_values[i + 1], P) if i + 1 < len(grid.D_values) else None
         above = (D, grid.P_values[j + 1]) if j + 1 < len(grid.P_values) else None
         if right in grid.theory and grid.theory[right] != mode:

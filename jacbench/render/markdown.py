@@ -38,3 +38,25 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
     lines = ["", "| " + " | ".join(headers) + " |",
              "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
     return lines + ["| " + " | ".join(row) + " |" for row in cells]
+
+
+#: Rows a table of points shows at most: a report on 10^4 points stays readable (and quick to
+#: write); the rows left out are in the folder's parquet files.
+MAX_ROWS = 200
+
+
+def capped_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
+                 total: int | None = None) -> list[str]:
+    """``table`` of the first ``MAX_ROWS`` rows, then a line saying how many were left out;
+    ``total`` counts the rows when the caller built only the first ones (``rows_shown``)."""
+    total = len(rows) if total is None else total
+    lines = table(headers, rows[:MAX_ROWS])
+    if total <= MAX_ROWS:
+        return lines
+    return [*lines, "", f"The first {MAX_ROWS} of {total} rows are shown; every row is in the "
+            "folder's parquet files (`pandas.read_parquet(folder)`)."]
+
+
+def rows_shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``frame`` a ``capped_table`` shows: formatting only these keeps it quick."""
+    return frame.head(MAX_ROWS)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from jacbench.analysis.compiled import FAMILY_ORDER, best_by_family, compiled_vs_eager
 from jacbench.render.format import fmt_time
-from jacbench.render.markdown import table
+from jacbench.render.markdown import capped_table, rows_shown
 from jacbench.results.point import AXES
 
 __all__ = ["compiled", "fastest_of_all"]
@@ -39,10 +39,10 @@ def compiled(ok: pd.DataFrame) -> list[str]:
     rows = [[*_sizes(r), r["mode"], r["eager"], fmt_time(r["eager_s"]),
              fmt_time(r["compiled_s"]), f"{r['speedup']:.2f}x",
              "-" if math.isnan(r["compile_s"]) else fmt_time(r["compile_s"]),
-             _calls(r["break_even"])] for _, r in pairs.iterrows()]
-    return lines + table(["L", "D", "K", "P", "N", "compiled", "eager", "eager time",
+             _calls(r["break_even"])] for _, r in rows_shown(pairs).iterrows()]
+    return lines + capped_table(["L", "D", "K", "P", "N", "compiled", "eager", "eager time",
                           "compiled time", "speed-up", "compile time", "pays off after (calls)"],
-                         rows)
+                         rows, total=len(pairs))
 
 
 def fastest_of_all(ok: pd.DataFrame) -> list[str]:
@@ -63,6 +63,6 @@ def fastest_of_all(ok: pd.DataFrame) -> list[str]:
 
     rows = [[*_sizes(r), f"**{r['best']}**", *(cell(r, f) for f in present),
              "-" if math.isnan(r["jacbench_lead"]) else f"{r['jacbench_lead']:.2f}x"]
-            for _, r in best.iterrows()]
-    return lines + table(["L", "D", "K", "P", "N", "fastest", *present,
-                          "best other / best jacbench"], rows)
+            for _, r in rows_shown(best).iterrows()]
+    return lines + capped_table(["L", "D", "K", "P", "N", "fastest", *present,
+                                 "best other / best jacbench"], rows, total=len(best))

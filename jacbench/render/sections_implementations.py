@@ -12,7 +12,7 @@ import pandas as pd
 from jacbench.analysis.devices import precision_rank
 from jacbench.analysis.implementations import best_by_implementation, implementations_in
 from jacbench.render.format import fmt_time
-from jacbench.render.markdown import table
+from jacbench.render.markdown import MAX_ROWS, capped_table, table
 from jacbench.results.point import AXES, POINT_FIELDS
 
 __all__ = ["fastest_per_implementation"]
@@ -42,14 +42,16 @@ def fastest_per_implementation(ok: pd.DataFrame) -> list[str]:
              "(eager torch, one native call, JAX's jit, torch.compile, AOTInductor, ...) against "
              "what it computes. The point's fastest is in bold; the others give their time over "
              "it. A cell is '-' where no mode of that implementation measured ok."]
+    point = best.groupby([*_POINT, "precision"], sort=False, dropna=False).ngroup()
+    shown = best[point < MAX_ROWS]
     rows = []
-    for _, group in best.groupby([*_POINT, "precision"], sort=False, dropna=False):
+    for _, group in shown.groupby([*_POINT, "precision"], sort=False, dropna=False):
         first = group.iloc[0]
         cells = {r["implementation"]: _cell(r) for _, r in group.iterrows()}
         rows.append([*(int(first[a]) for a in AXES), *([first["device"]] if devices else []),
                      first["precision"], *(cells.get(i, "-") for i in present)])
-    lines += table(["L", "D", "K", "P", "N", *(["device"] if devices else []), "precision",
-                    *present], rows)
+    lines += capped_table(["L", "D", "K", "P", "N", *(["device"] if devices else []),
+                           "precision", *present], rows, total=int(point.max()) + 1)
     return lines + _wins(best, present)
 
 

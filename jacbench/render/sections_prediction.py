@@ -21,7 +21,7 @@ from jacbench.analysis.prediction import (
     slope_checks,
 )
 from jacbench.render.format import fmt_percent, fmt_point, fmt_time
-from jacbench.render.markdown import table
+from jacbench.render.markdown import capped_table, table
 from jacbench.results.folder import read_calibrations
 from jacbench.theory.time_model import MachineModel
 
@@ -126,5 +126,5 @@ def _slopes(ok: pd.DataFrame) -> list[str]:
             if c.flop_model is not None and abs(c.measured - c.flop_model) > DEPARTS]
     if not rows:
         return [*lines, "No measured slope departs from the FLOP model's."]
-    return lines + table(["axis", "fixed", "mode", "range", "measured", "predicted",
-                          "FLOP model", "dominant term: small end → large end"], rows)
+    return lines + capped_table(["axis", "fixed", "mode", "range", "measured", "predicted",
+                                 "FLOP model", "dominant term: small end → large end"], rows)

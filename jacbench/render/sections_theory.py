@@ -13,11 +13,11 @@ import pandas as pd
 
 from jacbench.analysis.crossover import RatioSeries, ratio_series
 from jacbench.analysis.fits import all_slopes
-from jacbench.analysis.table import group_by
+from jacbench.analysis.table import is_missing
 from jacbench.analysis.winners import best_by_region
 from jacbench.catalog import mode_order
 from jacbench.render.format import fmt_bytes, fmt_percent, fmt_point, fmt_time
-from jacbench.render.markdown import table
+from jacbench.render.markdown import capped_table, table
 from jacbench.results.point import AXES, POINT_FIELDS, point_label
 from jacbench.results.schema import MACHINE_COLUMNS, Role, Status
 
@@ -46,25 +46,26 @@ def medians(frame: pd.DataFrame) -> list[str]:
 def _median_table(sweep: pd.DataFrame) -> list[str]:
     modes = mode_order(sweep["mode"].dropna().unique())
     varying = [c for c in ("activation", "bias", "seed") if sweep[c].nunique() > 1]
-    rows = []
-    for fixed, cell in group_by(sweep, POINT_FIELDS):
-        point = dict(fixed)
-        ok = cell[cell["status"] == Status.OK]
-        best = ok["time_median_s"].min() if len(ok) >= 2 else None
-        values = [_median_cell(cell[cell["mode"] == mode], best) for mode in modes]
-        sizes = [None if point[a] is None else int(point[a]) for a in AXES]
-        rows.append([*sizes, *(point[c] for c in varying), *values])
-    return table(["L", "D", "K", "P", "N", *varying, *modes], rows)
+    keys = list(POINT_FIELDS)
+    first = sweep.drop_duplicates([*keys, "mode"])  # a mode's row at each point
+    point = first.groupby(keys, dropna=False, sort=True).ngroup()
+    ok = first["status"] == Status.OK
+    times = pd.to_numeric(first["time_median_s"], errors="coerce").where(ok)
+    best = times.groupby(point).transform("min").where(ok.groupby(point).transform("sum") >= 2)
+    cells = {(p, m): _median_cell(status, t, b) for p, m, status, t, b in
+             zip(point, first["mode"], first["status"], times, best, strict=True)}
+    heads = first.assign(_point=point).drop_duplicates("_point").sort_values("_point")
+    rows = [[*(None if is_missing(r[a]) else int(r[a]) for a in AXES),
+             *(r[c] for c in varying), *(cells.get((r["_point"], m), "") for m in modes)]
+            for r in heads[[*keys, "_point"]].to_dict("records")]
+    return capped_table(["L", "D", "K", "P", "N", *varying, *modes], rows)
 
 
-def _median_cell(rows: pd.DataFrame, best: float | None) -> str:
+def _median_cell(status: str, time_s: float, best: float) -> str:
     """A mode's median at a point, bold when fastest; its status in italics when not ok."""
-    if rows.empty:
-        return ""
-    if rows["status"].iloc[0] != Status.OK:
-        return f"_{rows['status'].iloc[0]}_"
-    t = float(rows["time_median_s"].iloc[0])
-    return f"**{fmt_time(t)}**" if t == best else fmt_time(t)
+    if status != Status.OK:
+        return f"_{status}_"
+    return f"**{fmt_time(time_s)}**" if time_s == best else fmt_time(time_s)
 
 
 def slopes(ok: pd.DataFrame) -> list[str]:
@@ -80,8 +81,8 @@ def slopes(ok: pd.DataFrame) -> list[str]:
              "-" if fit.theory is None else f"{fit.theory:.2f}"] for fit in all_slopes(ok)]
     if not rows:
         return [*lines, "", "No axis varies over 3 or more values with the others fixed."]
-    return lines + table(["axis", "fixed", "mode", "range", "points", "measured slope",
-                          "model slope"], rows)
+    return lines + capped_table(["axis", "fixed", "mode", "range", "points", "measured slope",
+                                 "model slope"], rows)
 
 
 def crossover(ok: pd.DataFrame) -> list[str]:
@@ -178,9 +179,9 @@ def not_ok(frame: pd.DataFrame) -> list[str]:
             [bad["status"].fillna("?"), bad["mode"].fillna("?"), bad["reason"].fillna("")],
             sort=True):
         labels = [point_label(r) + ("" if r["role"] == Role.SWEEP else f" [{r['role']}]")
-                  for r in g.to_dict("records")]
-        shown = "; ".join(labels[:FAILED_POINTS_SHOWN])
-        if len(labels) > FAILED_POINTS_SHOWN:
-            shown += f"; and {len(labels) - FAILED_POINTS_SHOWN} more"
+                  for r in g.head(FAILED_POINTS_SHOWN).to_dict("records")]
+        shown = "; ".join(labels)
+        if len(g) > FAILED_POINTS_SHOWN:
+            shown += f"; and {len(g) - FAILED_POINTS_SHOWN} more"
         rows.append([status, mode, len(g), reason or "-", shown])
     return lines + table(["status", "mode", "rows", "reason", "points"], rows)
