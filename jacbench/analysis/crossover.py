@@ -9,6 +9,7 @@ found by log-log interpolation, for the measurement and for the model at the sam
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,9 +40,10 @@ def round_ratio(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
     """Median of per-round ratios when both rows kept matching rounds, else ratio of medians."""
     ra, rb = a.get("round_medians_s"), b.get("round_medians_s")
     if ra is not None and rb is not None and len(ra) == len(rb) and len(ra) > 0:
-        pairs = np.asarray(ra, float) / np.asarray(rb, float)
-        if np.all(np.isfinite(pairs)) and np.all(pairs > 0):
-            return float(np.median(pairs))
+        # Plain floats, not numpy: a report computes 10^4 of these from a handful of rounds.
+        pairs = [float(x) / float(y) if y else math.inf for x, y in zip(ra, rb, strict=True)]
+        if all(math.isfinite(r) and r > 0 for r in pairs):
+            return float(statistics.median(pairs))
     return float(a["time_median_s"]) / float(b["time_median_s"])
 
 

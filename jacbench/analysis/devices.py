@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from jacbench.analysis.compiled import compiled_vs_eager
-from jacbench.analysis.table import Fixed, group_by, is_missing
+from jacbench.analysis.table import Fixed, is_missing
 from jacbench.catalog import CATALOG, DTYPE_BYTES
 from jacbench.results.point import POINT_FIELDS
 
@@ -93,13 +93,16 @@ def precision_point(ok: pd.DataFrame) -> tuple[Fixed, pd.DataFrame, list[str]] |
     rows = ok.assign(precision=[precision_label(d, m) for d, m in zip(ok["dtype"], matmul,
                                                                       strict=True)],
                      flops=pd.to_numeric(ok["flops"], errors="coerce"))
-    best: tuple[tuple[int, float], Fixed, pd.DataFrame] | None = None
-    for fixed, group in group_by(rows, [c for c in POINT_FIELDS if c != "dtype"]):
-        count = group["precision"].nunique()
-        score = (count, float(group["flops"].fillna(0).max()))
-        if count >= 2 and (best is None or score > best[0]):
-            best = (score, fixed, group)
-    if best is None:
+    keys = [c for c in POINT_FIELDS if c != "dtype"]
+    # Score every point in one grouped pass, then slice out only the winner.
+    by_point = rows.groupby(keys, dropna=False, sort=True)
+    scores = pd.DataFrame({"count": by_point["precision"].nunique(),
+                           "flops": by_point["flops"].max().fillna(0)}).reset_index(drop=True)
+    scores = scores[scores["count"] >= 2]
+    if scores.empty:
         return None
-    _, fixed, group = best
+    chosen = scores.sort_values(["count", "flops"], ascending=False, kind="stable").index[0]
+    group = rows[by_point.ngroup() == chosen]
+    fixed = tuple((c, None if is_missing(v) else v) for c, v in zip(
+        keys, group[keys].iloc[0], strict=True))
     return fixed, group, sorted(group["precision"].unique(), key=precision_rank)

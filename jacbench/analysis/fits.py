@@ -90,20 +90,19 @@ class SlopeFit:
 
 def fit_slopes(sweep: Sweep) -> list[SlopeFit]:
     """A fit per mode of the sweep (modes measured at two or more values of the axis)."""
-    return [_fit(sweep, mode, sweep.rows[sweep.rows["mode"] == mode])
-            for mode in mode_order(sweep.rows["mode"].unique())]
+    by_mode = dict(list(sweep.rows.groupby("mode", sort=False)))
+    return [_fit(sweep, mode, by_mode[mode]) for mode in mode_order(by_mode)]
 
 
 def _fit(sweep: Sweep, mode: str, rows: pd.DataFrame) -> SlopeFit:
-    by_x = rows.groupby(sweep.axis)
-    x = tuple(int(v) for v in by_x.groups)
-    medians = by_x["time_median_s"].median()
-    t = tuple(float(medians[v]) for v in x)
+    medians = rows.groupby(sweep.axis)["time_median_s"].median()
+    x = tuple(int(v) for v in medians.index)
+    t = tuple(float(v) for v in medians.to_numpy())
     measured = loglog_slope(x, t) if len(x) >= 2 else None
     flops = []
     for v in x:
         value = theory_flops(mode, {**dict(sweep.fixed), sweep.axis: v})
-        flops.append(value if value is not None else stored_flops(by_x.get_group(v)))
+        flops.append(value if value is not None else stored_flops(rows[rows[sweep.axis] == v]))
     theory = scale = model = None
     if all(f is not None and f > 0 for f in flops):
         model = tuple(float(f) for f in flops)  # type: ignore[arg-type]
@@ -112,8 +111,9 @@ def _fit(sweep: Sweep, mode: str, rows: pd.DataFrame) -> SlopeFit:
     predicted_s = predicted = None
     if "predicted_s" in rows:
         p = pd.to_numeric(rows["predicted_s"], errors="coerce").groupby(rows[sweep.axis]).median()
-        if all(v in p.index and p[v] > 0 for v in x):
-            predicted_s = tuple(float(p[v]) for v in x)
+        values = p.reindex(medians.index).to_numpy(float)
+        if np.all(values > 0):
+            predicted_s = tuple(float(v) for v in values)
             predicted = loglog_slope(x, predicted_s) if len(x) >= 2 else None
     return SlopeFit(sweep.axis, sweep.fixed, mode, x, t, measured, theory, scale, model,
                     predicted_s, predicted)

@@ -144,11 +144,15 @@ class SlopeCheck:
 def slope_checks(ok: pd.DataFrame) -> list[SlopeCheck]:
     """A check per (sweep of any axis, mode) where every point has a prediction."""
     rows = predicted_rows(ok)
+    # Only the columns read below: slicing 10^4 rows of every column is what took seconds.
+    rows = rows[[*POINT_FIELDS, "mode", "time_median_s", "predicted_s", "flops",
+                 "predicted_bound"]]
     found = []
     for axis in AXES:
         for sweep in find_sweeps(rows, axis):
-            for mode in mode_order(sweep.rows["mode"].unique()):
-                g = sweep.rows[sweep.rows["mode"] == mode].sort_values(axis)
+            by_mode = dict(list(sweep.rows.groupby("mode", sort=False)))
+            for mode in mode_order(by_mode):
+                g = by_mode[mode].sort_values(axis)
                 if g[axis].nunique() < 3 or g[axis].nunique() != len(g):
                     continue
                 x = tuple(int(v) for v in g[axis])

@@ -96,6 +96,10 @@ def select(frame: pd.DataFrame, fixed: Fixed | Mapping[str, Any]) -> pd.DataFram
     return frame[mask]
 
 
+#: The columns ``iqr_band`` reads.
+BAND_COLUMNS: tuple[str, ...] = ("raw_times_s", "time_median_s", "time_iqr_s")
+
+
 def iqr_band(row: Mapping[str, Any]) -> tuple[float, float]:
     """The quartiles of a row's per-call times (median ± IQR/2 when the raw times are absent)."""
     raw = row.get("raw_times_s")

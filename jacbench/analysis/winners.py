@@ -120,10 +120,11 @@ class RegionSummary:
 def best_by_region(ok: pd.DataFrame) -> list[RegionSummary]:
     """A summary per region of ``REGIONS``, in that order."""
     table = winners(ok)
+    table = table[table["modes"] >= 2] if len(table) else table
+    points = table[["D", "P", "K", "batch"]].to_dict("records")  # what the regions ask about
     out = []
     for name, inside in REGIONS:
-        rows = table[table["modes"] >= 2] if len(table) else table
-        rows = rows[[bool(inside(r)) for r in rows.to_dict("records")]] if len(rows) else rows
+        rows = table[[bool(inside(p)) for p in points]] if len(table) else table
         wins = rows["best"].value_counts().to_dict() if len(rows) else {}
         margin = float(rows["margin"].median()) if len(rows) else None
         out.append(RegionSummary(name, len(rows), {str(k): int(v) for k, v in wins.items()},

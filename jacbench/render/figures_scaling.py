@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from jacbench.analysis.fits import SlopeFit, find_sweeps, fit_slopes
-from jacbench.analysis.table import iqr_band
+from jacbench.analysis.table import BAND_COLUMNS, iqr_band
 from jacbench.render.axes import (
     figure_legend,
     integer_ticks,
@@ -67,8 +67,9 @@ def _slope_label(fit: SlopeFit) -> str:
 def _draw_fit(ax: Axes, fit: SlopeFit, rows: pd.DataFrame) -> None:
     """The measured medians, their IQR band, the measured and modelled slope in the label."""
     style = look(fit.mode)
-    mine = rows[rows["mode"] == fit.mode]
-    bands = [iqr_band(mine[mine[fit.axis] == x].iloc[0].to_dict()) for x in fit.x]
+    mine = rows.loc[rows["mode"] == fit.mode, [fit.axis, *BAND_COLUMNS]]
+    first = {row[fit.axis]: row for row in mine.drop_duplicates(fit.axis).to_dict("records")}
+    bands = [iqr_band(first[x]) for x in fit.x]
     ax.plot(fit.x, fit.time_s, "-", marker=style.marker, color=style.colour,
             label=_slope_label(fit))
     ax.fill_between(fit.x, [b[0] for b in bands], [b[1] for b in bands], color=style.colour,

@@ -30,7 +30,7 @@ def overview(frame: pd.DataFrame) -> str:
 
 
 def _distinct(frame: pd.DataFrame, column: str) -> str:
-    return ", ".join(sorted({str(v) for v in frame[column].dropna() if str(v) != ""}))
+    return ", ".join(sorted({str(v) for v in frame[column].dropna().unique()} - {""}))
 
 
 def environment(frame: pd.DataFrame) -> list[str]:

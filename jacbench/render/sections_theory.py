@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from jacbench.analysis.crossover import RatioSeries, ratio_series
-from jacbench.analysis.fits import all_slopes
+from jacbench.analysis.fits import find_sweeps, fit_slopes
 from jacbench.analysis.table import is_missing
 from jacbench.analysis.winners import best_by_region
 from jacbench.catalog import mode_order
@@ -25,6 +25,8 @@ from jacbench.results.schema import MACHINE_COLUMNS, Role, Status
 NEAR_DIAGONAL = 0.10
 #: Failed points listed at most per (status, mode, reason).
 FAILED_POINTS_SHOWN = 6
+#: Sweeps of one axis fitted at most in the slopes table, the largest first.
+SWEEPS_SHOWN = 10
 
 
 def medians(frame: pd.DataFrame) -> list[str]:
@@ -69,18 +71,25 @@ def _median_cell(status: str, time_s: float, best: float) -> str:
 
 
 def slopes(ok: pd.DataFrame) -> list[str]:
-    """Measured slope beside the model's, for every sweep of every axis."""
+    """Measured slope beside the model's, for the largest sweeps of every axis."""
     lines = ["", "## Scaling: fitted slopes against the cost model", "",
              "For each group of points where one axis varies and the others are fixed: the "
              "measured slope d log t / d log X (least squares) beside the model's "
              "d log FLOPs / d log X over the same points. A slope below the model's means fixed "
              "overheads (dispatch, memory) dominate at the small end."]
+    sweeps = {axis: find_sweeps(ok, axis) for axis in AXES}
+    fits = [fit for found in sweeps.values() for sweep in found[:SWEEPS_SHOWN]
+            for fit in fit_slopes(sweep)]
     rows = [[fit.axis, fmt_point(fit.fixed, skip=(fit.axis,)), fit.mode,
              f"{min(fit.x)}..{max(fit.x)}", len(fit.x),
              "-" if fit.measured is None else f"{fit.measured:.2f}",
-             "-" if fit.theory is None else f"{fit.theory:.2f}"] for fit in all_slopes(ok)]
+             "-" if fit.theory is None else f"{fit.theory:.2f}"] for fit in fits]
     if not rows:
         return [*lines, "", "No axis varies over 3 or more values with the others fixed."]
+    more = {axis: len(found) for axis, found in sweeps.items() if len(found) > SWEEPS_SHOWN}
+    if more:
+        lines += ["", f"Only the {SWEEPS_SHOWN} largest sweeps of each axis are fitted here (of "
+                  + ", ".join(f"{n} along {axis}" for axis, n in more.items()) + ")."]
     return lines + capped_table(["axis", "fixed", "mode", "range", "points", "measured slope",
                                  "model slope"], rows)
 
