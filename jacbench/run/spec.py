@@ -34,6 +34,7 @@ from jacbench.catalog import mode_names
 from jacbench.model.activations import ACTIVATIONS
 from jacbench.results.point import AXES, Point
 from jacbench.results.schema import MAX_INT
+from jacbench.run.bulk import collector_paused
 from jacbench.run.settings import DTYPES, Settings
 
 if sys.version_info >= (3, 11):
@@ -209,16 +210,16 @@ def build_spec(
     seed = _non_negative_int("seed", merged.get("seed", 0))
     extras: dict[tuple[int, ...], tuple[str, ...]] = {}
     shapes = _shapes(config.get("grid", [{}]), overrides, extras)
-    points = tuple(
-        Point(dev, dt, act, bias, shape["L"], shape["D"], shape["K"], shape["P"],
-              shape["batch"], seed)
-        for dev in devices for dt in dtypes for act in activations for shape in shapes
-    )
-    extra_modes = () if "modes" in overrides or not extras else tuple(
-        (p, extras[key]) for p in points
-        if (key := tuple(getattr(p, a) for a in AXES)) in extras)
-    return SweepSpec(points, settings,
-                     stability_reference_points(points, settings.stability_points), extra_modes)
+    with collector_paused():  # a million points at most 2 us each (jacbench.run.bulk)
+        points = tuple(
+            Point(dev, dt, act, bias, *shape, seed)  # AXES is Point's order of the sizes
+            for dev in devices for dt in dtypes for act in activations for shape in shapes
+        )
+        extra_modes = () if "modes" in overrides or not extras else tuple(
+            (p, extras[key]) for p in points
+            if (key := tuple(getattr(p, a) for a in AXES)) in extras)
+        stability = stability_reference_points(points, settings.stability_points)
+    return SweepSpec(points, settings, stability, extra_modes)
 
 
 def _settings(merged: dict[str, Any]) -> Settings:
@@ -245,14 +246,16 @@ def _settings(merged: dict[str, Any]) -> Settings:
 
 
 def _shapes(grids: Any, overrides: dict[str, Any],
-            extras: dict[tuple[int, ...], tuple[str, ...]] | None = None) -> list[dict[str, int]]:
-    """The union of the grids' shapes, in order, each once; axis overrides replace that axis.
-    ``extras`` collects each shape's ``extra_modes`` (the union over the grids that hold it)."""
+            extras: dict[tuple[int, ...], tuple[str, ...]] | None = None,
+            ) -> list[tuple[int, ...]]:
+    """The union of the grids' shapes (sizes in AXES's order), in order, each once; axis
+    overrides replace that axis. ``extras`` collects each shape's ``extra_modes`` (the union
+    over the grids that hold it)."""
     if grids == []:
         raise SpecError("the config's grid list is empty: add a [[grid]] table")
     if not isinstance(grids, list) or not all(isinstance(g, dict) for g in grids):
         raise SpecError("grid must be a list of [[grid]] tables")
-    shapes: dict[tuple[int, ...], dict[str, int]] = {}  # by value, in order: linear
+    shapes: dict[tuple[int, ...], None] = {}  # by value, in order: linear
     for grid in grids:
         bad = set(grid) - _GRID_KEYS
         if bad:
@@ -261,12 +264,14 @@ def _shapes(grids: Any, overrides: dict[str, Any],
                 for a in AXES}
         more = (_choices("extra_modes", grid["extra_modes"], mode_names())
                 if extras is not None and "extra_modes" in grid else ())
-        for combo in itertools.product(*(axes[a] for a in AXES)):
-            if combo not in shapes:
-                shapes[combo] = dict(zip(AXES, combo, strict=True))
-            if more and extras is not None:
-                extras[combo] = tuple(dict.fromkeys((*extras.get(combo, ()), *more)))
-    return list(shapes.values())
+        combos = itertools.product(*(axes[a] for a in AXES))
+        if not more or extras is None:
+            shapes.update(dict.fromkeys(combos))
+            continue
+        for combo in combos:
+            shapes[combo] = None
+            extras[combo] = tuple(dict.fromkeys((*extras.get(combo, ()), *more)))
+    return list(shapes)
 
 
 def stability_reference_points(points: tuple[Point, ...], count: int) -> tuple[Point, ...]:

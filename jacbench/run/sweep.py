@@ -14,6 +14,7 @@ import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from itertools import repeat
 from pathlib import Path
 from typing import TextIO
 
@@ -30,6 +31,7 @@ from jacbench.results.run_writer import RunWriter, lock_holder, mark_holder, poi
 from jacbench.results.schema import Role
 from jacbench.results.shipped import check_not_shipped
 from jacbench.results.storage import check_writable
+from jacbench.run.bulk import collector_paused
 from jacbench.run.estimate import estimate_point_s, estimate_setup_s, estimate_steps_s
 from jacbench.run.instruments import Instruments, Yardsticks
 from jacbench.run.isolated import IsolatedRunner
@@ -89,6 +91,8 @@ def _todo(spec: SweepSpec, done: set[tuple]) -> list[tuple[Point, tuple[str, ...
     """Each point with the modes not yet done there; a point's key is built once, not per
     mode, and not at all in an empty folder (a grid of 10^6 points stays quick)."""
     if not done:
+        if not spec.extra_modes:  # every point runs the same modes: no call per point
+            return list(zip(spec.points, repeat(spec.settings.modes)))
         return [(p, spec.modes_at(p)) for p in spec.points]
     todo = []
     for p in spec.points:
@@ -104,13 +108,15 @@ def _steps(spec: SweepSpec, done: set[tuple]) -> list[Step]:
 
     Empty when every sweep point is done: the reference points alone are not worth a run.
     """
-    todo = _todo(spec, done)
-    if not todo:
-        return []
-    modes = tuple(m for m in STABILITY_MODES if m in spec.settings.modes) or spec.settings.modes
-    steps: list[Step] = [(p, modes, Role.STABILITY_START) for p in spec.stability]
-    steps += [(p, ms, Role.SWEEP) for p, ms in todo]
-    steps += [(p, modes, Role.STABILITY_END) for p in spec.stability]
+    with collector_paused():  # a step or two per point (jacbench.run.bulk)
+        todo = _todo(spec, done)
+        if not todo:
+            return []
+        modes = (tuple(m for m in STABILITY_MODES if m in spec.settings.modes)
+                 or spec.settings.modes)
+        steps: list[Step] = [(p, modes, Role.STABILITY_START) for p in spec.stability]
+        steps += [(*pair, Role.SWEEP) for pair in todo]
+        steps += [(p, modes, Role.STABILITY_END) for p in spec.stability]
     return steps
 
 
@@ -121,13 +127,22 @@ def _warn_if_busy(devices: list[str], instruments: Instruments, say: Callable[[s
             say(warning)
 
 
+def _device_and_dtype(step: Step) -> tuple[str, str]:
+    return step[0].device, step[0].dtype
+
+
+def _sweep_points(steps: list[Step]) -> int:
+    """The steps that are sweep points (the rest are stability references, at both ends)."""
+    return sum(1 for step in steps if step[2] == Role.SWEEP)
+
+
 def _check_estimate(steps: list[Step], settings: Settings, yes: bool,
                     say: Callable[[str], None]) -> list[float]:
     """Say how long the steps will take, refuse above ESTIMATE_LIMIT_S without --yes, and
     return each step's estimate for the progress (a sample's mean each, on a huge grid)."""
     total, seen = estimate_steps_s(steps, settings)
-    total += estimate_setup_s({(p.device, p.dtype) for p, _, _ in steps})
-    points = sum(role == Role.SWEEP for _, _, role in steps)
+    total += estimate_setup_s(set(map(_device_and_dtype, steps)))
+    points = _sweep_points(steps)
     how = "" if seen == len(steps) else f", from an even sample of {seen} of them"
     say(f"{points} points to measure; about {fmt_duration(total)} by the cost model "
         f"(calibration, compiles and timing rounds included{how})")
@@ -273,7 +288,7 @@ def run_sweep(
         say(f"nothing to do: every point is already in {out}")
         return SweepOutcome(out, read_results(out), environment["run_id"], 0, 0)
     estimates = _check_estimate(steps, spec.settings, yes, say)
-    points = sum(role == Role.SWEEP for _, _, role in steps)
+    points = _sweep_points(steps)
     instruments = INSTRUMENTS
     _warn_if_busy(list(dict.fromkeys(p.device for p, _, _ in steps)), instruments, say)
     pairs = list(dict.fromkeys((p.device, p.dtype) for p, _, _ in steps))
