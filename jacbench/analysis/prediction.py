@@ -150,18 +150,25 @@ def slope_checks(ok: pd.DataFrame) -> list[SlopeCheck]:
     found = []
     for axis in AXES:
         for sweep in find_sweeps(rows, axis):
-            by_mode = dict(list(sweep.rows.groupby("mode", sort=False)))
-            for mode in mode_order(by_mode):
-                g = by_mode[mode].sort_values(axis)
-                if g[axis].nunique() < 3 or g[axis].nunique() != len(g):
+            # numpy arrays once per sweep, not pandas slices per mode: 10^4 points make
+            # hundreds of sweeps, and per-mode frames took seconds.
+            g = sweep.rows
+            modes, x = g["mode"].to_numpy(), g[axis].to_numpy()
+            measured, predicted = (g[c].to_numpy(float) for c in ("time_median_s",
+                                                                   "predicted_s"))
+            flops = pd.to_numeric(g["flops"], errors="coerce").to_numpy(float)
+            bounds = g["predicted_bound"].to_numpy()
+            for mode in mode_order(dict.fromkeys(modes)):
+                at = np.flatnonzero(modes == mode)
+                at = at[np.argsort(x[at], kind="stable")]
+                xs = x[at]
+                if len(at) < 3 or len(np.unique(xs)) != len(at):
                     continue
-                x = tuple(int(v) for v in g[axis])
-                flops = pd.to_numeric(g["flops"], errors="coerce")
-                model = loglog_slope(x, flops) if (flops > 0).all() else None
+                model = loglog_slope(xs, flops[at]) if (flops[at] > 0).all() else None
                 found.append(SlopeCheck(
-                    axis, sweep.fixed, mode, x, loglog_slope(x, g["time_median_s"]),
-                    loglog_slope(x, g["predicted_s"].astype(float)), model,
-                    str(g["predicted_bound"].iloc[0]), str(g["predicted_bound"].iloc[-1])))
+                    axis, sweep.fixed, mode, tuple(int(v) for v in xs),
+                    loglog_slope(xs, measured[at]), loglog_slope(xs, predicted[at]), model,
+                    str(bounds[at[0]]), str(bounds[at[-1]])))
     return found
 
 

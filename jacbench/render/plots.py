@@ -60,7 +60,7 @@ def make_plots(results_dir: str | Path, out_dir: str | Path | None = None, *,
                 result.skipped.append(f"{name}: {figure}")
                 path.unlink(missing_ok=True)  # a stale plot from an earlier table would mislead
                 continue
-            figure.savefig(path, dpi=dpi, bbox_inches="tight")
+            figure.savefig(path, dpi=dpi)  # constrained layout fits it: "tight" redrew it
             result.paths.append(path)
     return result
 

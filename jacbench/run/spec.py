@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from jacbench.catalog import mode_names
-from jacbench.model.activations import ACTIVATIONS
 from jacbench.results.point import AXES, Point
 from jacbench.results.schema import MAX_INT
 from jacbench.run.bulk import collector_paused
@@ -195,6 +194,8 @@ def build_spec(
     ``overrides`` holds values given on the command line (None = not given): axis lists replace
     that axis in every grid; settings replace the config's.
     """
+    from jacbench.model.activations import ACTIVATIONS  # torch: not for report, plot, status
+
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     unknown = set(config) - _SETTING_KEYS
     if unknown:
