@@ -14,7 +14,6 @@ import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from itertools import repeat
 from pathlib import Path
 from typing import TextIO
 
@@ -31,16 +30,16 @@ from jacbench.results.run_writer import RunWriter, lock_holder, mark_holder, poi
 from jacbench.results.schema import Role
 from jacbench.results.shipped import check_not_shipped
 from jacbench.results.storage import check_writable
-from jacbench.run.bulk import collector_paused
 from jacbench.run.estimate import estimate_point_s, estimate_setup_s, estimate_steps_s
 from jacbench.run.instruments import Instruments, Yardsticks
 from jacbench.run.isolated import IsolatedRunner
 from jacbench.run.progress import Progress
 from jacbench.run.resume import check_compatible, check_settings, done_keys, key
 from jacbench.run.runner import PointRunner
-from jacbench.run.settings import STABILITY_MODES, Settings
+from jacbench.run.settings import Settings
 from jacbench.run.shard import WHOLE, Shard, shard_points
 from jacbench.run.spec import SpecError, SweepSpec, stability_reference_points
+from jacbench.run.steps import Step, device_and_dtype, sweep_points, sweep_steps
 
 __all__ = ["ESTIMATE_LIMIT_S", "INSTRUMENTS", "ISOLATE", "SweepOutcome", "check_compatible",
            "check_settings", "default_out", "run_sweep"]
@@ -52,10 +51,6 @@ INSTRUMENTS = Instruments()
 ISOLATE = True
 #: A sweep estimated to take longer than this is refused unless the user says --yes.
 ESTIMATE_LIMIT_S = 2 * 3600
-
-#: One step of a sweep: a point, the modes to measure there, and why.
-Step = tuple[Point, tuple[str, ...], str]
-
 
 @dataclass
 class SweepOutcome:
@@ -87,39 +82,6 @@ def slice_of(spec: SweepSpec, shard: Shard) -> SweepSpec:
         points, spec.settings.stability_points))
 
 
-def _todo(spec: SweepSpec, done: set[tuple]) -> list[tuple[Point, tuple[str, ...]]]:
-    """Each point with the modes not yet done there; a point's key is built once, not per
-    mode, and not at all in an empty folder (a grid of 10^6 points stays quick)."""
-    if not done:
-        if not spec.extra_modes:  # every point runs the same modes: no call per point
-            return list(zip(spec.points, repeat(spec.settings.modes)))
-        return [(p, spec.modes_at(p)) for p in spec.points]
-    todo = []
-    for p in spec.points:
-        fields = key(p, "")[2:]  # KEY_COLUMNS: role, mode, then the point's fields
-        left = tuple(m for m in spec.modes_at(p) if (Role.SWEEP, m, *fields) not in done)
-        if left:
-            todo.append((p, left))
-    return todo
-
-
-def _steps(spec: SweepSpec, done: set[tuple]) -> list[Step]:
-    """The sweep's steps bracketed by the stability reference points.
-
-    Empty when every sweep point is done: the reference points alone are not worth a run.
-    """
-    with collector_paused():  # a step or two per point (jacbench.run.bulk)
-        todo = _todo(spec, done)
-        if not todo:
-            return []
-        modes = (tuple(m for m in STABILITY_MODES if m in spec.settings.modes)
-                 or spec.settings.modes)
-        steps: list[Step] = [(p, modes, Role.STABILITY_START) for p in spec.stability]
-        steps += [(*pair, Role.SWEEP) for pair in todo]
-        steps += [(p, modes, Role.STABILITY_END) for p in spec.stability]
-    return steps
-
-
 def _warn_if_busy(devices: list[str], instruments: Instruments, say: Callable[[str], None]) -> None:
     for device in devices:
         warning = busy_warning(instruments.load(device))
@@ -127,22 +89,13 @@ def _warn_if_busy(devices: list[str], instruments: Instruments, say: Callable[[s
             say(warning)
 
 
-def _device_and_dtype(step: Step) -> tuple[str, str]:
-    return step[0].device, step[0].dtype
-
-
-def _sweep_points(steps: list[Step]) -> int:
-    """The steps that are sweep points (the rest are stability references, at both ends)."""
-    return sum(1 for step in steps if step[2] == Role.SWEEP)
-
-
 def _check_estimate(steps: list[Step], settings: Settings, yes: bool,
                     say: Callable[[str], None]) -> list[float]:
     """Say how long the steps will take, refuse above ESTIMATE_LIMIT_S without --yes, and
     return each step's estimate for the progress (a sample's mean each, on a huge grid)."""
     total, seen = estimate_steps_s(steps, settings)
-    total += estimate_setup_s(set(map(_device_and_dtype, steps)))
-    points = _sweep_points(steps)
+    total += estimate_setup_s(set(map(device_and_dtype, steps)))
+    points = sweep_points(steps)
     how = "" if seen == len(steps) else f", from an even sample of {seen} of them"
     say(f"{points} points to measure; about {fmt_duration(total)} by the cost model "
         f"(calibration, compiles and timing rounds included{how})")
@@ -283,12 +236,12 @@ def run_sweep(
     spec = slice_of(spec, shard)
     check_compatible(existing, environment, append)
     check_settings(existing, environment, spec.settings, append)
-    steps = _steps(spec, done_keys(existing, environment, spec.settings))
+    steps = sweep_steps(spec, done_keys(existing, environment, spec.settings))
     if not steps:
         say(f"nothing to do: every point is already in {out}")
         return SweepOutcome(out, read_results(out), environment["run_id"], 0, 0)
     estimates = _check_estimate(steps, spec.settings, yes, say)
-    points = _sweep_points(steps)
+    points = sweep_points(steps)
     instruments = INSTRUMENTS
     _warn_if_busy(list(dict.fromkeys(p.device for p, _, _ in steps)), instruments, say)
     pairs = list(dict.fromkeys((p.device, p.dtype) for p, _, _ in steps))

@@ -13,7 +13,7 @@ from jacbench.results.schema import Role, Status
 from jacbench.run.estimate import estimate_setup_s, estimate_steps_s
 from jacbench.run.memory import case_bytes, mode_bytes, too_big
 from jacbench.run.spec import build_spec, load_preset
-from jacbench.run.sweep import _steps
+from jacbench.run.steps import sweep_steps
 from jacbench.theory.shape import Shape
 from jacbench.theory.time_model import predict_at
 
@@ -70,7 +70,7 @@ def past_the_cap_s(steps, cap: float, models) -> float:
 
 
 def test_the_gpu_preset_takes_at_most_ten_minutes_on_an_h200_by_the_estimate(gpu):
-    steps = _steps(gpu, set())  # the sweep's own steps: drift-check points included
+    steps = sweep_steps(gpu, set())  # the sweep's own steps: drift-check points included
     models = h200_models()
     seconds, seen = estimate_steps_s(steps, gpu.settings, models)
     seconds += estimate_setup_s({(p.device, p.dtype) for p, _, _ in steps})
