@@ -20,6 +20,7 @@ results/, theory/, analysis/ and render/ may all read it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
@@ -236,9 +237,11 @@ def mode_names() -> tuple[str, ...]:
     return tuple(CATALOG)
 
 
-def default_modes() -> tuple[str, ...]:
-    """The modes a sweep measures when it names none: every mode but the torch-compiled ones."""
-    return tuple(name for name, m in CATALOG.items() if m.default)
+def default_modes(devices: Iterable[str] = ("cpu", "cuda")) -> tuple[str, ...]:
+    """The modes a sweep on ``devices`` measures when it names none: every mode but the
+    torch-compiled ones that runs on one of them (a CPU sweep lists no CUDA graph)."""
+    kinds = {"cuda" if d.startswith("cuda") else "cpu" for d in devices}
+    return tuple(name for name, m in CATALOG.items() if m.default and kinds & set(m.devices))
 
 
 def compiled_pairs() -> dict[str, str]:

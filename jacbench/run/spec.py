@@ -24,13 +24,13 @@ from __future__ import annotations
 import itertools
 import math
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jacbench.catalog import mode_names
+from jacbench.catalog import default_modes, mode_names
 from jacbench.results.point import AXES, Point
 from jacbench.results.schema import MAX_INT
 from jacbench.run.bulk import collector_paused
@@ -202,6 +202,8 @@ def build_spec(
         raise SpecError(f"unknown config keys {sorted(unknown)}; known: {sorted(_SETTING_KEYS)}")
     merged = {**config, **{k: v for k, v in overrides.items() if k not in AXES}}
     settings = _settings(merged)
+    if "modes" not in merged:  # the default list: the modes that run on these devices
+        settings = replace(settings, modes=default_modes(devices))
     dtypes = _choices("dtype", merged.get("dtype", [DTYPES[0]]), DTYPES)
     activations = _choices("activation", merged.get("activation", [next(iter(ACTIVATIONS))]),
                            tuple(ACTIVATIONS))

@@ -10,7 +10,7 @@ from importlib import resources
 
 import pytest
 
-from jacbench.catalog import default_modes
+from jacbench.catalog import CATALOG, default_modes
 from jacbench.results.point import AXES, Point
 from jacbench.run.settings import Settings
 from jacbench.run.spec import (
@@ -101,8 +101,21 @@ def test_setting_overrides_replace_the_configs_settings():
     assert (p.dtype, p.seed, p.bias, p.activation) == ("float64", 7, True, "relu")
 
 
-def test_settings_default_to_every_mode():
-    assert build_spec({}).settings.modes == default_modes()
+def test_settings_default_to_every_mode_that_runs_on_the_sweeps_devices():
+    on_both = build_spec({}, devices=("cpu", "cuda:0")).settings.modes
+    assert on_both == default_modes()
+    cpu, cuda = (build_spec({}, devices=(d,)).settings.modes for d in ("cpu", "cuda:1"))
+    assert cpu == tuple(m for m in on_both if "cpu" in CATALOG[m].devices)
+    assert cuda == tuple(m for m in on_both if "cuda" in CATALOG[m].devices)
+    assert "reverse-graph" in cuda and "reverse-graph" not in cpu
+    assert "reverse-native" in cpu and "reverse-native" not in cuda
+    assert {"forward", "reverse", "chain", "jacrev"} <= set(cpu) & set(cuda)
+
+
+def test_modes_a_config_or_the_command_line_names_run_on_every_device():
+    named = ("reverse-graph", "reverse")
+    assert build_spec({"modes": list(named)}).settings.modes == named
+    assert build_spec({}, {"modes": list(named)}).settings.modes == named
 
 
 def test_devices_dtypes_and_activations_multiply_the_shapes():
@@ -317,8 +330,9 @@ def test_health_settings_reach_the_spec():
 
 
 def test_what_is_not_given_takes_the_settings_defaults():
-    """Settings' fields are the one home of the defaults: an empty config gets exactly them."""
-    assert build_spec({}).settings == Settings()
+    """Settings' fields are the one home of the defaults: an empty config for every device
+    gets exactly them."""
+    assert build_spec({}, devices=("cpu", "cuda")).settings == Settings()
 
 
 def test_the_presets_name_only_known_settings():
