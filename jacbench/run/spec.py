@@ -34,6 +34,7 @@ from jacbench.catalog import default_modes, mode_names
 from jacbench.results.point import AXES, Point
 from jacbench.results.schema import MAX_INT
 from jacbench.run.bulk import collector_paused
+from jacbench.run.drift_points import stability_reference_points
 from jacbench.run.settings import DTYPES, Settings
 
 if sys.version_info >= (3, 11):
@@ -55,24 +56,39 @@ class SweepSpec:
     stability: tuple[Point, ...] = ()
     #: Modes measured at some points beyond ``settings.modes`` (a grid's ``extra_modes``).
     extra_modes: tuple[tuple[Point, tuple[str, ...]], ...] = ()
+    #: The modes were not named and the points are on a CPU and a GPU: each point measures
+    #: those of ``settings.modes`` that run on its device (no CUDA graph on the CPU's points).
+    per_device: bool = False
 
     @cached_property
     def _extras(self) -> dict[Point, tuple[str, ...]]:
         return dict(self.extra_modes)  # once per spec, not per point: a grid stays linear
 
+    @cached_property
+    def _by_device(self) -> dict[str, tuple[str, ...]]:
+        return {}  # each device's modes, filled as met
+
     def modes_at(self, point: Point) -> tuple[str, ...]:
-        """The modes measured at ``point``: the sweep's, then the point's extras."""
+        """The modes measured at ``point``: the sweep's (those of its device, if
+        ``per_device``), then the point's extras."""
+        modes = self.settings.modes
+        if self.per_device:
+            if point.device not in self._by_device:
+                runs = set(default_modes((point.device,)))
+                self._by_device[point.device] = tuple(m for m in modes if m in runs)
+            modes = self._by_device[point.device]
         if not self.extra_modes:
-            return self.settings.modes
+            return modes
         extra = self._extras.get(point, ())
-        return self.settings.modes + tuple(m for m in extra if m not in self.settings.modes)
+        return modes + tuple(m for m in extra if m not in modes)
 
     def to_data(self) -> dict[str, Any]:
         """The resolved spec as plain data (JSON): what a sharded run's record keeps."""
         return {"points": [p.key() for p in self.points],
                 "settings": {**asdict(self.settings), "modes": list(self.settings.modes)},
                 "stability": [p.key() for p in self.stability],
-                "extra_modes": [[p.key(), list(ms)] for p, ms in self.extra_modes]}
+                "extra_modes": [[p.key(), list(ms)] for p, ms in self.extra_modes],
+                "per_device": self.per_device}
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> SweepSpec:
@@ -80,7 +96,8 @@ class SweepSpec:
         settings = {**data["settings"], "modes": tuple(data["settings"]["modes"])}
         return cls(tuple(Point(**p) for p in data["points"]), Settings(**settings),
                    tuple(Point(**p) for p in data["stability"]),
-                   tuple((Point(**p), tuple(ms)) for p, ms in data["extra_modes"]))
+                   tuple((Point(**p), tuple(ms)) for p, ms in data["extra_modes"]),
+                   bool(data.get("per_device", False)))  # records before it: False
 
 
 def preset_names() -> tuple[str, ...]:
@@ -202,7 +219,8 @@ def build_spec(
         raise SpecError(f"unknown config keys {sorted(unknown)}; known: {sorted(_SETTING_KEYS)}")
     merged = {**config, **{k: v for k, v in overrides.items() if k not in AXES}}
     settings = _settings(merged)
-    if "modes" not in merged:  # the default list: the modes that run on these devices
+    named = "modes" in merged
+    if not named:  # the default list: the modes that run on these devices
         settings = replace(settings, modes=default_modes(devices))
     dtypes = _choices("dtype", merged.get("dtype", [DTYPES[0]]), DTYPES)
     activations = _choices("activation", merged.get("activation", [next(iter(ACTIVATIONS))]),
@@ -222,7 +240,8 @@ def build_spec(
             (p, extras[key]) for p in points
             if (key := tuple(getattr(p, a) for a in AXES)) in extras)
         stability = stability_reference_points(points, settings.stability_points)
-    return SweepSpec(points, settings, stability, extra_modes)
+    kinds = {d.startswith("cuda") for d in devices}
+    return SweepSpec(points, settings, stability, extra_modes, not named and len(kinds) > 1)
 
 
 def _settings(merged: dict[str, Any]) -> Settings:
@@ -275,24 +294,3 @@ def _shapes(grids: Any, overrides: dict[str, Any],
             shapes[combo] = None
             extras[combo] = tuple(dict.fromkeys((*extras.get(combo, ()), *more)))
     return list(shapes)
-
-
-def stability_reference_points(points: tuple[Point, ...], count: int) -> tuple[Point, ...]:
-    """A few points spread over the grid, re-measured at the start and the end of a sweep.
-
-    Ranked by a size proxy (the cheaper pure mode's multiply-adds), the points at evenly spaced
-    inner ranks (1/3 and 2/3 for two), per device: mid-sized work, neither dispatch-bound noise
-    nor the slowest points.
-    """
-    if count == 0:
-        return ()
-    chosen: list[Point] = []
-    for device in dict.fromkeys(p.device for p in points):
-        on_device = sorted(
-            (p for p in points if p.device == device),
-            key=lambda p: p.batch * (p.K * p.D + (p.L - 1) * p.K * p.K * min(p.D, p.P)),
-        )
-        n = len(on_device)
-        ranks = sorted({min(n - 1, (i + 1) * n // (count + 1)) for i in range(count)})
-        chosen.extend(on_device[r] for r in ranks)
-    return tuple(chosen)

@@ -19,8 +19,9 @@ from jacbench.results.folder import done_rows
 from jacbench.results.point import POINT_FIELDS, Point
 from jacbench.results.run_record import RunRecord
 from jacbench.results.schema import Role, Status
+from jacbench.run.drift_points import stability_reference_points
 from jacbench.run.shard import Shard
-from jacbench.run.spec import SweepSpec, stability_reference_points
+from jacbench.run.spec import SweepSpec
 from jacbench.run.sweep import slice_of
 
 __all__ = ["ShardStatus", "resubmit_command", "run_status", "shard_specs", "shard_status"]

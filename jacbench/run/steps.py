@@ -23,7 +23,7 @@ def modes_left(spec: SweepSpec, done: set[tuple]) -> list[tuple[Point, tuple[str
     """Each point with the modes not yet done there; a point's key is built once, not per
     mode, and not at all in an empty folder (a grid of 10^6 points stays quick)."""
     if not done:
-        if not spec.extra_modes:  # every point runs the same modes: no call per point
+        if not spec.extra_modes and not spec.per_device:  # the same modes everywhere
             return list(zip(spec.points, repeat(spec.settings.modes)))
         return [(p, spec.modes_at(p)) for p in spec.points]
     found = []

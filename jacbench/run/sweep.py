@@ -30,6 +30,7 @@ from jacbench.results.run_writer import RunWriter, lock_holder, mark_holder, poi
 from jacbench.results.schema import Role
 from jacbench.results.shipped import check_not_shipped
 from jacbench.results.storage import check_writable
+from jacbench.run.drift_points import stability_reference_points
 from jacbench.run.estimate import estimate_point_s, estimate_setup_s, estimate_steps_s
 from jacbench.run.instruments import Instruments, Yardsticks
 from jacbench.run.isolated import IsolatedRunner
@@ -38,7 +39,7 @@ from jacbench.run.resume import check_compatible, check_settings, done_keys, key
 from jacbench.run.runner import PointRunner
 from jacbench.run.settings import Settings
 from jacbench.run.shard import WHOLE, Shard, shard_points
-from jacbench.run.spec import SpecError, SweepSpec, stability_reference_points
+from jacbench.run.spec import SpecError, SweepSpec
 from jacbench.run.steps import Step, device_and_dtype, sweep_points, sweep_steps
 
 __all__ = ["ESTIMATE_LIMIT_S", "INSTRUMENTS", "ISOLATE", "SweepOutcome", "check_compatible",

@@ -4,6 +4,7 @@ bad values, and the choice of stability reference points."""
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
 from importlib import resources
@@ -12,16 +13,19 @@ import pytest
 
 from jacbench.catalog import CATALOG, default_modes
 from jacbench.results.point import AXES, Point
+from jacbench.results.schema import Role
+from jacbench.run.drift_points import stability_reference_points
 from jacbench.run.settings import Settings
 from jacbench.run.spec import (
     DEFAULT_AXES,
     SpecError,
+    SweepSpec,
     build_spec,
     load_config,
     load_preset,
     preset_names,
-    stability_reference_points,
 )
+from jacbench.run.steps import sweep_steps
 
 
 def shapes(spec) -> list[tuple[int, ...]]:
@@ -115,7 +119,21 @@ def test_settings_default_to_every_mode_that_runs_on_the_sweeps_devices():
 def test_modes_a_config_or_the_command_line_names_run_on_every_device():
     named = ("reverse-graph", "reverse")
     assert build_spec({"modes": list(named)}).settings.modes == named
-    assert build_spec({}, {"modes": list(named)}).settings.modes == named
+    for spec in (build_spec({"modes": list(named)}, devices=("cpu", "cuda")),
+                 build_spec({}, {"modes": list(named)}, devices=("cpu", "cuda"))):
+        assert {spec.modes_at(p) for p in spec.points} == {named}
+
+
+def test_a_cpu_and_gpu_sweep_measures_each_devices_own_modes_at_its_points():
+    grid = {"grid": [{"L": [1], "D": [2], "K": [3], "P": [2, 4]}]}
+    spec = build_spec(grid, devices=("cpu", "cuda:0"))
+    by_device = {p.device: spec.modes_at(p) for p in spec.points}
+    assert by_device == {d: default_modes((d,)) for d in ("cpu", "cuda:0")}
+    steps = sweep_steps(spec, set())
+    assert {(p.device, ms) for p, ms, _ in steps} >= set(by_device.items())
+    assert all(ms == by_device[p.device] for p, ms, role in steps if role == Role.SWEEP)
+    assert SweepSpec.from_data(json.loads(json.dumps(spec.to_data()))) == spec  # the run record
+    assert not build_spec(grid).per_device  # one device: its modes are the sweep's modes
 
 
 def test_devices_dtypes_and_activations_multiply_the_shapes():
