@@ -240,8 +240,8 @@ def build_spec(
             (p, extras[key]) for p in points
             if (key := tuple(getattr(p, a) for a in AXES)) in extras)
         stability = stability_reference_points(points, settings.stability_points)
-    kinds = {d.startswith("cuda") for d in devices}
-    return SweepSpec(points, settings, stability, extra_modes, not named and len(kinds) > 1)
+    per_device = not named and len({default_modes((d,)) for d in devices}) > 1
+    return SweepSpec(points, settings, stability, extra_modes, per_device)
 
 
 def _settings(merged: dict[str, Any]) -> Settings:

@@ -52,10 +52,6 @@ def sweep_steps(spec: SweepSpec, done: set[tuple]) -> list[Step]:
     return steps
 
 
-def device_and_dtype(step: Step) -> tuple[str, str]:
-    return step[0].device, step[0].dtype
-
-
 def sweep_points(steps: list[Step]) -> int:
     """The steps that are sweep points (the rest are stability references, at both ends)."""
     return sum(1 for step in steps if step[2] == Role.SWEEP)

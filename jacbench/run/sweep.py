@@ -40,7 +40,7 @@ from jacbench.run.runner import PointRunner
 from jacbench.run.settings import Settings
 from jacbench.run.shard import WHOLE, Shard, shard_points
 from jacbench.run.spec import SpecError, SweepSpec
-from jacbench.run.steps import Step, device_and_dtype, sweep_points, sweep_steps
+from jacbench.run.steps import Step, sweep_points, sweep_steps
 
 __all__ = ["ESTIMATE_LIMIT_S", "INSTRUMENTS", "ISOLATE", "SweepOutcome", "check_compatible",
            "check_settings", "default_out", "run_sweep"]
@@ -90,13 +90,12 @@ def _warn_if_busy(devices: list[str], instruments: Instruments, say: Callable[[s
             say(warning)
 
 
-def _check_estimate(steps: list[Step], settings: Settings, yes: bool,
-                    say: Callable[[str], None]) -> list[float]:
+def _check_estimate(steps: list[Step], points: int, pairs: list[tuple[str, str]],
+                    settings: Settings, yes: bool, say: Callable[[str], None]) -> list[float]:
     """Say how long the steps will take, refuse above ESTIMATE_LIMIT_S without --yes, and
     return each step's estimate for the progress (a sample's mean each, on a huge grid)."""
     total, seen = estimate_steps_s(steps, settings)
-    total += estimate_setup_s(set(map(device_and_dtype, steps)))
-    points = sweep_points(steps)
+    total += estimate_setup_s(pairs)
     how = "" if seen == len(steps) else f", from an even sample of {seen} of them"
     say(f"{points} points to measure; about {fmt_duration(total)} by the cost model "
         f"(calibration, compiles and timing rounds included{how})")
@@ -241,11 +240,11 @@ def run_sweep(
     if not steps:
         say(f"nothing to do: every point is already in {out}")
         return SweepOutcome(out, read_results(out), environment["run_id"], 0, 0)
-    estimates = _check_estimate(steps, spec.settings, yes, say)
     points = sweep_points(steps)
-    instruments = INSTRUMENTS
-    _warn_if_busy(list(dict.fromkeys(p.device for p, _, _ in steps)), instruments, say)
     pairs = list(dict.fromkeys((p.device, p.dtype) for p, _, _ in steps))
+    estimates = _check_estimate(steps, points, pairs, spec.settings, yes, say)
+    instruments = INSTRUMENTS
+    _warn_if_busy(list(dict.fromkeys(device for device, _ in pairs)), instruments, say)
     measured = tuple(dict.fromkeys(m for _, ms, _ in steps for m in ms))
     yardsticks = Yardsticks.measure(pairs, instruments, say, measured)
     writer = RunWriter(out, run_tag(environment["run_id"], environment["shard"]))
